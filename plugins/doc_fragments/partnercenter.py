@@ -1,0 +1,113 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) partnercenter.autopilot contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    """Connection and authentication options shared by every Partner Center module."""
+
+    _AUTH_OPTIONS = r'''
+options:
+  tenant_id:
+    description:
+      - The partner's Entra ID tenant id (GUID) used to obtain a token.
+      - Falls back to the E(PARTNERCENTER_TENANT_ID) environment variable.
+    type: str
+  client_id:
+    description:
+      - Application (client) id of the partner's Entra ID app registration.
+      - Falls back to E(PARTNERCENTER_CLIENT_ID).
+    type: str
+  client_secret:
+    description:
+      - Client secret of the app registration. Give this or O(client_certificate_path).
+      - Falls back to E(PARTNERCENTER_CLIENT_SECRET).
+    type: str
+  client_certificate_path:
+    description:
+      - PEM file holding the app's private key (and usually its certificate), used instead of a secret.
+      - Falls back to E(PARTNERCENTER_CLIENT_CERTIFICATE_PATH).
+    type: path
+  client_certificate_thumbprint:
+    description:
+      - SHA-1 thumbprint of the certificate as Entra ID shows it. Needed when the PEM file holds no
+        certificate; without it the SHA-256 thumbprint is computed from the certificate.
+      - Falls back to E(PARTNERCENTER_CLIENT_CERTIFICATE_THUMBPRINT).
+    type: str
+  refresh_token:
+    description:
+      - Refresh token of an admin agent obtained once through the secure application model (App+User).
+      - Refresh tokens rotate and expire after 90 days unused; use O(token_cache_path) to keep the rotated one.
+      - Falls back to E(PARTNERCENTER_REFRESH_TOKEN).
+    type: str
+  auth_flow:
+    description:
+      - V(refresh_token) obtains an App+User token (required to create device batches).
+      - V(client_credentials) obtains an app-only token, which Partner Center accepts for reads.
+      - Falls back to E(PARTNERCENTER_AUTH_FLOW).
+    type: str
+    choices: [refresh_token, client_credentials]
+    default: refresh_token
+  authority:
+    description:
+      - Entra ID authority host; the tenant id is appended.
+      - Falls back to E(PARTNERCENTER_AUTHORITY).
+    type: str
+    default: https://login.microsoftonline.com
+  token_cache_path:
+    description:
+      - msal token cache file (written with mode 0600). It keeps the rotated refresh token and a still valid
+        access token between runs.
+      - Falls back to E(PARTNERCENTER_TOKEN_CACHE_PATH).
+    type: path
+  ca_path:
+    description:
+      - CA bundle that signs the server certificates, for a private CA or TLS inspection proxy.
+      - It takes precedence over E(REQUESTS_CA_BUNDLE) and E(CURL_CA_BUNDLE).
+      - Falls back to E(PARTNERCENTER_CA_PATH).
+    type: path
+  validate_certs:
+    description:
+      - Whether TLS certificates are verified. Turn off only for testing; a warning is shown.
+      - Falls back to E(PARTNERCENTER_VALIDATE_CERTS).
+    type: bool
+    default: true
+  timeout:
+    description:
+      - Seconds to wait for one HTTP response.
+      - Falls back to E(PARTNERCENTER_TIMEOUT).
+    type: int
+    default: 60
+'''
+
+    # Authentication alone, for partnercenter_token.
+    AUTH = _AUTH_OPTIONS + r'''
+requirements:
+  - requests
+  - msal
+'''
+
+    DOCUMENTATION = _AUTH_OPTIONS + r'''
+  base_url:
+    description:
+      - Partner Center REST API endpoint.
+      - Falls back to E(PARTNERCENTER_BASE_URL).
+    type: str
+    default: https://api.partnercenter.microsoft.com
+  access_token:
+    description:
+      - A Partner Center access token, as set by the P(partnercenter.autopilot.partnercenter_auth#role) role
+        in the C(partnercenter_access_token) fact. When given, the other authentication options are not used.
+      - Falls back to E(PARTNERCENTER_ACCESS_TOKEN).
+    type: str
+requirements:
+  - requests
+  - msal (unless O(access_token) is given)
+notes:
+  - The C(partnercenter) action group holds every Partner Center module but the token module, so one
+    C(module_defaults) entry (C(group/partnercenter.autopilot.partnercenter)) passes the connection options.
+'''

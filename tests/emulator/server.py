@@ -1,0 +1,918 @@
+"""A local Partner Center + Entra ID look-alike, served over real HTTPS on 127.0.0.1.
+
+It follows shared/partnercenter-api.md, not the collection's code: when the two disagree the client is wrong.
+State lives in memory; jobs advance with wall-clock time; faults are injected per test; every request is
+logged so tests can count writes and read the headers that were sent.
+"""
+import base64
+import binascii
+import copy
+import hashlib
+import json
+import os
+import re
+import ssl
+import tempfile
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+
+from .tls import make_server_tls
+
+DEMO_TENANT_ID = "4b1c7c4e-6b8e-4f57-9a55-0c0ffee00001"
+DEMO_CLIENT_ID = "8f3e2a91-2d5c-4c1e-b0a7-0c0ffee00002"
+DEMO_CLIENT_SECRET = "emulator-client-secret-Zq8~not-a-real-secret"
+DEMO_REFRESH_TOKEN = "emulator-refresh-token-0.AXkA-not-a-real-token"
+PC_SCOPE_USER = "https://api.partnercenter.microsoft.com/user_impersonation"
+PC_SCOPE_APP = "https://api.partnercenter.microsoft.com/.default"
+GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+IDENTITY_FIELDS = ("HardwareHash", "ProductKey", "SerialNumber", "OemManufacturerName", "ModelName")
+ALLOWED_COMBINATIONS = [
+    frozenset(c) for c in (
+        ("HardwareHash", "ProductKey"), ("HardwareHash", "SerialNumber"),
+        ("HardwareHash", "ProductKey", "SerialNumber"), ("HardwareHash",), ("ProductKey",),
+        ("SerialNumber", "OemManufacturerName", "ModelName"))]
+# The service's per-device outcomes. 806 and 808 are the codes Partner Center reports; the others are
+# not published, so the emulator picks stable numbers. The collection matches on the description.
+OUTCOMES = {
+    "already": ("806", "ZtdDeviceAlreadyAssigned"),
+    "other_tenant": ("808", "ZtdDeviceAssignedToOtherTenant"),
+    "invalid_hash": ("804", "InvalidZtdHardwareHash"),
+    "duplicated": ("805", "ZtdDeviceDuplicated"),
+    "not_found": ("802", "ZtdDeviceNotFound"),
+}
+WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
+
+
+class ApiError(Exception):
+    def __init__(self, status, code, description, headers=None):
+        super().__init__(description)
+        self.status, self.code, self.description, self.headers = status, code, description, headers or {}
+
+
+class TokenError(Exception):
+    def __init__(self, status, error, description, codes, suberror=None):
+        super().__init__(description)
+        self.status, self.error, self.description, self.codes, self.suberror = (
+            status, error, description, codes, suberror)
+
+
+class Fault:
+    """One injected misbehaviour. action: status | delay | drop | drop_after_apply."""
+
+    def __init__(self, action, method=None, path=None, times=1, status=503, retry_after=None, seconds=0.0,
+                 code=None, description=None):
+        self.action, self.method, self.times = action, (method or "").upper() or None, times
+        self.path = re.compile(path, re.IGNORECASE) if path else None
+        self.status, self.retry_after, self.seconds = status, retry_after, seconds
+        self.code, self.description = code, description
+        self.hits = 0
+
+    def matches(self, method, path):
+        if self.times is not None and self.hits >= self.times:
+            return False
+        if self.method and self.method != method:
+            return False
+        return not self.path or bool(self.path.search(path))
+
+    def describe(self):
+        return "%s:%s" % (self.action, self.status if self.action == "status" else self.seconds)
+
+
+def _b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64url_decode(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _ci_get(mapping, key):
+    """Partner Center reads request JSON case-insensitively, so the emulator does too."""
+    if not isinstance(mapping, dict):
+        return None
+    for k, v in mapping.items():
+        if isinstance(k, str) and k.lower() == key.lower():
+            return v
+    return None
+
+
+def _now_iso(ts=None):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts if ts is not None else time.time()))
+
+
+class Emulator:
+    """Start with `with Emulator() as emu:` or emu.start()/emu.stop(). URLs: emu.url, emu.authority."""
+
+    def __init__(self, tenant_id=DEMO_TENANT_ID, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET,
+                 refresh_token=DEMO_REFRESH_TOKEN, client_certificate=None, access_token_lifetime=3600,
+                 queue_seconds=0.1, process_seconds=0.2, page_size=100, batch_shape="published",
+                 paging_style="both", host="127.0.0.1", port=0, workdir=None, reuse_tls=False):
+        self.tenant_id, self.client_id, self.client_secret = tenant_id, client_id, client_secret
+        self.client_certificate = client_certificate  # {"certificate": x509.Certificate} from tls.py
+        self.access_token_lifetime = access_token_lifetime
+        self.queue_seconds, self.process_seconds = queue_seconds, process_seconds
+        self.page_size, self.batch_shape, self.paging_style = page_size, batch_shape, paging_style
+        self.host, self.port = host, port
+        self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="pc-emulator-")
+        self.workdir = workdir or self._tmp.name
+        self.lock = threading.RLock()
+        self._server = self._thread = None
+        self.tls = None
+        self.reuse_tls = reuse_tls  # tests share one CA per session; key generation is the slow part
+        self._initial_refresh_token = refresh_token
+        self.reset()
+
+    # ----- lifecycle -------------------------------------------------------------------------------------
+    def reset(self):
+        """Forget all state, tokens, faults and the log (credentials and timings stay)."""
+        with self.lock:
+            self.customers = {}          # customer id (lower) -> {"batches": {batch id: batch}}
+            self.registry = {}           # identity key -> (customer, batch id, device id)
+            self.jobs = {}               # tracking id -> job
+            self.refresh_tokens = {self._initial_refresh_token: {"expired": False}} if self._initial_refresh_token else {}
+            self.access_tokens = {}      # token -> {"expires": ts, "kind": "user"|"app"}
+            self.faults = []
+            self.log = []
+            self.foreign_keys = set()    # identity keys owned by some other tenant
+            self.invalid_hashes = set()  # hashes the service cannot read although they are valid base64
+            self.unknown_product_keys = set()
+            self.unrelated_customers = set()  # no reseller relationship: 403 20002
+            self.mfa_required_refresh_tokens = set()
+            self.jobs_never_finish = False
+            self.require_user_token_for_create = True
+
+    def start(self):
+        names = ("ca_path", "cert_path", "key_path")
+        files = dict((n, os.path.join(self.workdir, f)) for n, f in zip(names, ("ca.pem", "server.pem", "server.key")))
+        if self.reuse_tls and all(os.path.exists(p) for p in files.values()):
+            self.tls = files
+        else:
+            self.tls = make_server_tls(self.workdir)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(self.tls["cert_path"], self.tls["key_path"])
+        self._server = _Server((self.host, self.port), _Handler, context, self)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="pc-emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._tmp:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def url(self):
+        return "https://%s:%d" % (self.host, self.port)
+
+    @property
+    def authority(self):
+        """The Entra ID authority host; msal appends the tenant."""
+        return self.url
+
+    @property
+    def ca_path(self):
+        return self.tls["ca_path"]
+
+    # ----- test controls ---------------------------------------------------------------------------------
+    def add_fault(self, action, **kwargs):
+        fault = Fault(action, **kwargs)
+        with self.lock:
+            self.faults.append(fault)
+        return fault
+
+    def clear_faults(self):
+        with self.lock:
+            self.faults = []
+
+    def expire_access_tokens(self):
+        with self.lock:
+            for info in self.access_tokens.values():
+                info["expires"] = 0
+
+    def expire_refresh_token(self, token):
+        with self.lock:
+            self.refresh_tokens[token] = {"expired": True}
+
+    def add_refresh_token(self, token):
+        with self.lock:
+            self.refresh_tokens[token] = {"expired": False}
+
+    def clear_log(self):
+        with self.lock:
+            self.log = []
+
+    def requests(self, method=None, path=None):
+        """Logged requests, optionally filtered by method and a path regex."""
+        with self.lock:
+            entries = list(self.log)
+        return [e for e in entries if (not method or e["method"] == method.upper())
+                and (not path or re.search(path, e["path"], re.IGNORECASE))]
+
+    def writes(self):
+        """Requests that could change Partner Center state (token requests do not count)."""
+        return [e for e in self.requests() if e["method"] in WRITE_METHODS and e["path"].lower().startswith("/v1/")]
+
+    def token_requests(self):
+        return self.requests("POST", r"/oauth2/v2\.0/token$")
+
+    def uploaded_devices(self):
+        """Every device sent in an upload POST, in order (for duplicate-upload assertions)."""
+        sent = []
+        for entry in self.writes():
+            if entry["method"] != "POST" or entry["status"] is None:
+                continue
+            body = entry["body"]
+            devices = body if isinstance(body, list) else _ci_get(body, "Devices")
+            sent.extend(d for d in devices or [] if isinstance(d, dict))
+        return sent
+
+    def batch_devices(self, customer_id, batch_id=None):
+        with self.lock:
+            self._advance()
+            customer = self.customers.get(customer_id.lower(), {"batches": {}})
+            out = []
+            for bid, batch in customer["batches"].items():
+                if batch_id is None or bid == batch_id:
+                    out.extend(copy.deepcopy(batch["devices"]))
+            return out
+
+    def batch_ids(self, customer_id):
+        with self.lock:
+            return list(self.customers.get(customer_id.lower(), {"batches": {}})["batches"])
+
+    def seed_batch(self, customer_id, batch_id, devices):
+        """Register devices directly, as if uploaded earlier (devices use API PascalCase fields)."""
+        with self.lock:
+            batch = self._customer(customer_id)["batches"].setdefault(batch_id, self._new_batch(batch_id))
+            for dev in devices:
+                self._register(customer_id, batch, dev)
+            batch["status"] = "finished"
+
+    # ----- helpers ---------------------------------------------------------------------------------------
+    def _customer(self, customer_id):
+        return self.customers.setdefault(customer_id.lower(), {"batches": {}})
+
+    @staticmethod
+    def _new_batch(batch_id):
+        return {"id": batch_id, "status": "queued", "created": time.time(), "devices": [], "jobs": []}
+
+    @staticmethod
+    def identity_keys(dev):
+        keys = set()
+        hw = _ci_get(dev, "HardwareHash")
+        pk = _ci_get(dev, "ProductKey")
+        sn = _ci_get(dev, "SerialNumber")
+        if hw:
+            keys.add(("hash", hw.strip()))
+        if pk:
+            keys.add(("pk", pk.strip().upper()))
+        if sn:
+            keys.add(("serial", sn.strip().upper()))
+        return keys
+
+    def _register(self, customer_id, batch, dev):
+        device_id = str(uuid.uuid4())
+        record = {
+            "id": device_id,
+            "serialNumber": _ci_get(dev, "SerialNumber"),
+            "productKey": _ci_get(dev, "ProductKey"),
+            "hardwareHash": _ci_get(dev, "HardwareHash"),
+            "modelName": _ci_get(dev, "ModelName"),
+            "oemManufacturerName": _ci_get(dev, "OemManufacturerName"),
+            "policies": [],
+            "createdBy": "emulator-admin@partner.example",
+            "uploadedDate": _now_iso(),
+            "allowedOperations": ["GET", "PATCH", "DELETE"],
+            "attributes": {"objectType": "Device"},
+        }
+        batch["devices"].append(record)
+        for key in self.identity_keys(dev):
+            self.registry[key] = (customer_id.lower(), batch["id"], device_id)
+        return record
+
+    def _hash_readable(self, value):
+        if value in self.invalid_hashes:
+            return False
+        try:
+            decoded = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            return False
+        return len(decoded) >= 100
+
+    def _advance(self, now=None):
+        """Move jobs along their timeline; a finished upload job registers its devices."""
+        now = now or time.time()
+        if self.jobs_never_finish:
+            return
+        for job in self.jobs.values():
+            if job["status"] in ("finished", "finished_with_errors"):
+                continue
+            if now >= job["created"] + self.queue_seconds + self.process_seconds:
+                self._finish(job)
+            elif now >= job["created"] + self.queue_seconds:
+                job["status"] = "processing"
+                job["started"] = job["started"] or now
+            self._sync_batch_status(job)
+
+    def _sync_batch_status(self, job):
+        batch = self.customers[job["customer"]]["batches"].get(job["batch_id"]) if job["batch_id"] else None
+        if batch is not None and batch["jobs"] and batch["jobs"][-1] == job["id"]:
+            batch["status"] = job["status"]
+
+    def _finish(self, job):
+        customer = job["customer"]
+        job["started"] = job["started"] or time.time()
+        if job["kind"] == "policy":
+            for upd in job["devices"]:
+                dev = self._find_device(customer, _ci_get(upd, "Id"))
+                if dev is not None:
+                    dev["policies"] = [{"key": _ci_get(p, "Key"), "value": _ci_get(p, "Value")}
+                                       for p in _ci_get(upd, "Policies") or []]
+                job["results"].append(self._result(dev or {}, "finished"))
+            job["status"] = "finished"
+            job["completed"] = time.time()
+            return
+        batch = self.customers[customer]["batches"].get(job["batch_id"])
+        seen = set()
+        failed = False
+        for dev in job["devices"]:
+            keys = self.identity_keys(dev)
+            outcome = None
+            hw = _ci_get(dev, "HardwareHash")
+            if hw and not self._hash_readable(hw):
+                outcome = "invalid_hash"
+            elif keys & seen:
+                outcome = "duplicated"
+            elif keys & self.foreign_keys or any(self.registry.get(k, (customer,))[0] != customer for k in keys):
+                outcome = "other_tenant"
+            elif any(k in self.registry for k in keys):
+                outcome = "already"
+            elif not hw and not _ci_get(dev, "SerialNumber") and \
+                    (_ci_get(dev, "ProductKey") or "").strip().upper() in self.unknown_product_keys:
+                outcome = "not_found"
+            seen |= keys
+            if outcome or batch is None:
+                failed = True
+                job["results"].append(self._result(dev, "finished_with_errors", outcome or "not_found"))
+            else:
+                record = self._register(customer, batch, dev)
+                job["results"].append(self._result(record, "finished"))
+        job["status"] = "finished_with_errors" if failed else "finished"
+        job["completed"] = time.time()
+
+    @staticmethod
+    def _result(dev, status, outcome=None):
+        code, desc = OUTCOMES[outcome] if outcome else (None, None)
+        return {"deviceId": _ci_get(dev, "Id") if outcome is None else None,
+                "serialNumber": _ci_get(dev, "SerialNumber"), "productKey": _ci_get(dev, "ProductKey"),
+                "status": status, "errorCode": code, "errorDescription": desc,
+                "attributes": {"objectType": "DeviceUploadDetails"}}
+
+    def _find_device(self, customer, device_id):
+        for batch in self.customers[customer]["batches"].values():
+            for dev in batch["devices"]:
+                if dev["id"] == device_id:
+                    return dev
+        return None
+
+    def _new_job(self, customer, batch_id, devices, kind="upload"):
+        tracking_id = str(uuid.uuid4())
+        job = {"id": tracking_id, "customer": customer, "batch_id": batch_id, "kind": kind,
+               "devices": devices, "created": time.time(), "started": None, "completed": None,
+               "status": "queued", "results": []}
+        self.jobs[tracking_id] = job
+        if batch_id is not None:
+            batch = self.customers[customer]["batches"][batch_id]
+            batch["jobs"].append(tracking_id)
+            batch["status"] = "queued"
+        return job
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(self, address, handler, context, emulator):
+        self.context, self.emulator = context, emulator
+        super().__init__(address, handler)
+
+    def get_request(self):
+        sock, addr = self.socket.accept()
+        # The TLS handshake happens in the handler thread, so one slow client cannot stall accept().
+        return self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "PartnerCenterEmulator/1.0"
+
+    def setup(self):
+        super().setup()
+        self.connection.settimeout(30)
+        try:
+            self.connection.do_handshake()
+        except (ssl.SSLError, OSError):
+            self.close_connection = True
+            self.rfile = self.wfile = None
+
+    def handle_one_request(self):
+        if self.rfile is None:
+            return
+        super().handle_one_request()
+
+    def log_message(self, format, *args):  # noqa: A002 - signature fixed by http.server
+        return
+
+    def do_GET(self):
+        self._dispatch()
+
+    def do_POST(self):
+        self._dispatch()
+
+    def do_PATCH(self):
+        self._dispatch()
+
+    def do_DELETE(self):
+        self._dispatch()
+
+    def do_PUT(self):
+        self._dispatch()
+
+    # ----- plumbing --------------------------------------------------------------------------------------
+    def _dispatch(self):
+        emu = self.server.emulator
+        split = urlsplit(self.path)
+        raw_segments = split.path.split("/")
+        self.segments = [unquote(s) for s in raw_segments]
+        self.decoded_path = "/".join(self.segments)
+        length = int(self.headers.get("Content-Length") or 0)
+        self.raw_body = self.rfile.read(length) if length else b""
+        self.query = parse_qs(split.query)
+        self.response_headers = {}
+        if self.decoded_path.startswith("/_emulator/"):
+            return self._control()
+        entry = {"time": time.time(), "method": self.command, "path": self.decoded_path, "raw_path": split.path,
+                 "query": split.query, "headers": {k: v for k, v in self.headers.items()},
+                 "body": self._parsed_body(), "status": None, "fault": None}
+        with emu.lock:
+            emu.log.append(entry)
+            fault = next((f for f in emu.faults if f.matches(self.command, self.decoded_path)), None)
+            if fault:
+                fault.hits += 1
+                entry["fault"] = fault.describe()
+        if fault and fault.action == "delay":
+            time.sleep(fault.seconds)
+        elif fault and fault.action == "drop":
+            self.close_connection = True
+            return None
+        elif fault and fault.action == "status":
+            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+            if "/oauth2/" in self.decoded_path:
+                return self._send_json(fault.status, {"error": "temporarily_unavailable" if fault.status != 429
+                                                      else "too_many_requests",
+                                                      "error_description": "AADSTS90033: injected fault",
+                                                      "error_codes": [90033]}, entry, headers)
+            return self._send_error(ApiError(fault.status, fault.code or ("429" if fault.status == 429 else 800003),
+                                             fault.description or "Injected fault %d" % fault.status, headers), entry)
+        try:
+            status, body, headers = self._route()
+        except ApiError as err:
+            return self._send_error(err, entry)
+        except TokenError as err:
+            return self._send_token_error(err, entry)
+        except Exception as err:  # pylint: disable=broad-except  # never a traceback page
+            return self._send_error(ApiError(500, 800003, "Unexpected error: %s" % type(err).__name__), entry)
+        if fault and fault.action == "drop_after_apply":
+            entry["status"] = "dropped"
+            self.close_connection = True
+            return None
+        return self._send_json(status, body, entry, headers)
+
+    def _parsed_body(self):
+        if not self.raw_body:
+            return None
+        text = self.raw_body.decode("utf-8", "replace")
+        if "json" in (self.headers.get("Content-Type") or ""):
+            try:
+                return json.loads(text)
+            except ValueError:
+                return text
+        if "x-www-form-urlencoded" in (self.headers.get("Content-Type") or ""):
+            return {k: v[0] for k, v in parse_qs(text).items()}
+        return text
+
+    def _common_headers(self):
+        headers = {
+            "MS-RequestId": self.headers.get("MS-RequestId") or str(uuid.uuid4()),
+            "MS-CorrelationId": self.headers.get("MS-CorrelationId") or str(uuid.uuid4()),
+            "MS-CV": _b64url(uuid.uuid4().bytes)[:16] + ".0",
+            "MS-ServerId": "emulator-1",
+        }
+        return headers
+
+    def _send_json(self, status, body, entry, headers=None):
+        data = b"" if body is None else json.dumps(body).encode("utf-8")
+        entry["status"] = status
+        self.send_response(status)
+        for k, v in {**self._common_headers(), **(headers or {})}.items():
+            self.send_header(k, v)
+        if data:
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if data:
+            self.wfile.write(data)
+
+    def _send_error(self, err, entry):
+        headers = dict(err.headers)
+        if err.status == 401:
+            headers.setdefault("WWW-Authenticate", 'Bearer error="invalid_token"')
+        return self._send_json(err.status, {"code": err.code, "description": err.description, "data": [],
+                                            "source": "PartnerFD"}, entry, headers)
+
+    def _send_token_error(self, err, entry):
+        body = {"error": err.error, "error_description": err.description, "error_codes": err.codes,
+                "timestamp": _now_iso(), "trace_id": str(uuid.uuid4()), "correlation_id": str(uuid.uuid4())}
+        if err.suberror:
+            body["suberror"] = err.suberror
+        return self._send_json(err.status, body, entry)
+
+    def _json_body(self):
+        ctype = (self.headers.get("Content-Type") or "").lower()
+        if not ctype.startswith("application/json"):
+            raise ApiError(415, 800002, "Content-Type must be application/json")
+        try:
+            return json.loads(self.raw_body.decode("utf-8"))
+        except ValueError:
+            raise ApiError(400, 800002, "The request body is not valid JSON") from None
+
+    # ----- routing ---------------------------------------------------------------------------------------
+    def _route(self):
+        seg = self.segments[1:]
+        low = [s.lower() for s in seg]
+        method = self.command
+        if len(seg) == 4 and low[1:] == ["v2.0", ".well-known", "openid-configuration"] and method == "GET":
+            return self._openid(seg[0])
+        if len(seg) == 4 and low[1:] == ["oauth2", "v2.0", "token"] and method == "POST":
+            return self._token(seg[0])
+        if len(seg) >= 4 and low[0] == "v1" and low[1] == "customers":
+            customer = seg[2]
+            rest = low[3:]
+            emu = self.server.emulator
+            with emu.lock:
+                token = self._authorize()
+                self._check_customer(customer)
+                emu._advance()
+                if rest == ["devicebatches"] and method == "GET":
+                    return self._list_batches(customer)
+                if rest == ["devicebatches"] and method == "POST":
+                    return self._create_batch(customer, token)
+                if len(rest) == 3 and rest[0] == "devicebatches" and rest[2] == "devices":
+                    if method == "GET":
+                        return self._list_devices(customer, seg[4])
+                    if method == "POST":
+                        return self._add_devices(customer, seg[4])
+                if len(rest) == 4 and rest[0] == "devicebatches" and rest[2] == "devices" and method == "DELETE":
+                    return self._delete_device(customer, seg[4], seg[6])
+                if len(rest) == 2 and rest[0] == "batchjobstatus" and method == "GET":
+                    return self._job_status(customer, seg[4])
+                if rest == ["devicepolicyupdates"] and method == "PATCH":
+                    return self._policy_update(customer)
+                if rest == ["policies"] and method == "GET":
+                    return self._policies(customer)
+        raise ApiError(404, "404", "No route for %s %s" % (method, self.decoded_path))
+
+    # ----- Entra ID side ---------------------------------------------------------------------------------
+    def _openid(self, tenant):
+        emu = self.server.emulator
+        if tenant.lower() not in (emu.tenant_id.lower(), "organizations", "common"):
+            raise TokenError(400, "invalid_tenant", "AADSTS90002: Tenant '%s' not found." % tenant, [90002])
+        base = "%s/%s" % (emu.url, tenant)
+        return 200, {
+            "token_endpoint": base + "/oauth2/v2.0/token",
+            "authorization_endpoint": base + "/oauth2/v2.0/authorize",
+            "device_authorization_endpoint": base + "/oauth2/v2.0/devicecode",
+            "issuer": "%s/%s/v2.0" % (emu.url, emu.tenant_id),
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt"],
+            "response_types_supported": ["code", "id_token", "code id_token"],
+        }, {}
+
+    def _token(self, tenant):
+        emu = self.server.emulator
+        form = self._parsed_body() if isinstance(self._parsed_body(), dict) else {}
+        if tenant.lower() != emu.tenant_id.lower():
+            raise TokenError(400, "invalid_tenant", "AADSTS90002: Tenant '%s' not found." % tenant, [90002])
+        if form.get("client_id") != emu.client_id:
+            raise TokenError(400, "unauthorized_client", "AADSTS700016: Application with identifier '%s' was not "
+                             "found in the directory." % form.get("client_id"), [700016])
+        self._authenticate_client(form)
+        scopes = set((form.get("scope") or "").split())
+        grant = form.get("grant_type")
+        with emu.lock:
+            if grant == "client_credentials":
+                if PC_SCOPE_APP not in scopes:
+                    raise TokenError(400, "invalid_scope", "AADSTS1002012: The provided value for scope is not "
+                                     "valid. Client credential flows must have a scope value with /.default.",
+                                     [1002012])
+                return 200, self._issue(form, "app", refresh=False), {}
+            if grant == "refresh_token":
+                presented = form.get("refresh_token") or ""
+                info = emu.refresh_tokens.get(presented)
+                if info is None:
+                    raise TokenError(400, "invalid_grant", "AADSTS9002313: Invalid request. Request is malformed "
+                                     "or invalid.", [9002313])
+                if info["expired"]:
+                    raise TokenError(400, "invalid_grant", "AADSTS700082: The refresh token has expired due to "
+                                     "inactivity. The token was issued on 2026-08-01 and was inactive for "
+                                     "90.00:00:00.", [700082], suberror="bad_token")
+                if presented in emu.mfa_required_refresh_tokens:
+                    raise TokenError(400, "invalid_grant", "AADSTS50076: Due to a configuration change made by "
+                                     "your administrator, or because you moved to a new location, you must use "
+                                     "multi-factor authentication to access '%s'." % PC_SCOPE_USER, [50076],
+                                     suberror="basic_action")
+                if PC_SCOPE_USER not in scopes:
+                    raise TokenError(400, "invalid_scope", "AADSTS70011: The provided request must include a "
+                                     "'scope' input parameter for Partner Center.", [70011])
+                return 200, self._issue(form, "user", refresh=True), {}
+        raise TokenError(400, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant "
+                         "type '%s'." % grant, [70003])
+
+    def _authenticate_client(self, form):
+        emu = self.server.emulator
+        if "client_assertion" in form:
+            if form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+                raise TokenError(400, "invalid_request", "AADSTS50027: Invalid client assertion type.", [50027])
+            if not emu.client_certificate or not self._assertion_valid(form["client_assertion"]):
+                raise TokenError(401, "invalid_client", "AADSTS700027: The certificate with identifier used to "
+                                 "sign the client assertion is not registered on application.", [700027])
+            return
+        if emu.client_secret is None or form.get("client_secret") != emu.client_secret:
+            raise TokenError(401, "invalid_client", "AADSTS7000215: Invalid client secret provided. Ensure the "
+                             "secret being sent in the request is the client secret value, not the client secret "
+                             "ID, for a secret added to app '%s'." % emu.client_id, [7000215])
+
+    def _assertion_valid(self, assertion):
+        emu = self.server.emulator
+        cert = emu.client_certificate["certificate"]
+        try:
+            head_b64, payload_b64, sig_b64 = assertion.split(".")
+            header = json.loads(_b64url_decode(head_b64))
+            payload = json.loads(_b64url_decode(payload_b64))
+            signature = _b64url_decode(sig_b64)
+        except (ValueError, binascii.Error):
+            return False
+        der = cert.public_bytes(serialization.Encoding.DER)
+        if header.get("x5t") and _b64url_decode(header["x5t"]) != hashlib.sha1(der).digest():  # nosec
+            return False
+        if header.get("x5t#S256") and _b64url_decode(header["x5t#S256"]) != hashlib.sha256(der).digest():
+            return False
+        if not header.get("x5t") and not header.get("x5t#S256"):
+            return False
+        if payload.get("iss") != emu.client_id or payload.get("exp", 0) < time.time():
+            return False
+        signed = ("%s.%s" % (head_b64, payload_b64)).encode("ascii")
+        pad = {"RS256": padding.PKCS1v15(),
+               "PS256": padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=hashes.SHA256.digest_size)}
+        if header.get("alg") not in pad:
+            return False
+        try:
+            cert.public_key().verify(signature, signed, pad[header["alg"]], hashes.SHA256())
+        except Exception:  # pylint: disable=broad-except  # any verification failure means reject
+            return False
+        return True
+
+    def _issue(self, form, kind, refresh):
+        emu = self.server.emulator
+        access = "emu-at-" + _b64url(uuid.uuid4().bytes + uuid.uuid4().bytes)
+        emu.access_tokens[access] = {"expires": time.time() + emu.access_token_lifetime, "kind": kind}
+        body = {"token_type": "Bearer", "expires_in": emu.access_token_lifetime,
+                "ext_expires_in": emu.access_token_lifetime, "access_token": access,
+                "scope": PC_SCOPE_USER if kind == "user" else PC_SCOPE_APP}
+        if refresh:
+            rotated = "emu-rt-" + _b64url(uuid.uuid4().bytes * 2)
+            emu.refresh_tokens[rotated] = {"expired": False}
+            body["refresh_token"] = rotated
+            now = int(time.time())
+            oid = "11111111-2222-3333-4444-555555555555"
+            claims = {"aud": emu.client_id, "iss": "%s/%s/v2.0" % (emu.url, emu.tenant_id), "iat": now,
+                      "nbf": now, "exp": now + 3600, "oid": oid, "sub": "emulator-admin-agent",
+                      "tid": emu.tenant_id, "preferred_username": "admin@partner.example", "ver": "2.0"}
+            body["id_token"] = "%s.%s." % (_b64url(b'{"alg":"none","typ":"JWT"}'),
+                                           _b64url(json.dumps(claims).encode()))
+            if form.get("client_info") == "1":
+                body["client_info"] = _b64url(json.dumps({"uid": oid, "utid": emu.tenant_id}).encode())
+        return body
+
+    # ----- Partner Center side ---------------------------------------------------------------------------
+    def _authorize(self):
+        emu = self.server.emulator
+        header = self.headers.get("Authorization") or ""
+        if not header.startswith("Bearer "):
+            raise ApiError(401, 800001, "Access denied: the Authorization header with a bearer token is missing.")
+        info = emu.access_tokens.get(header[len("Bearer "):].strip())
+        if info is None:
+            raise ApiError(401, 800001, "Access denied: the access token is not valid.")
+        if info["expires"] <= time.time():
+            raise ApiError(401, 800001, "Access denied: the access token has expired.",
+                           {"WWW-Authenticate": 'Bearer error="invalid_token", error_description="The token is '
+                                                'expired"'})
+        return info
+
+    def _check_customer(self, customer):
+        emu = self.server.emulator
+        if not GUID_RE.match(customer):
+            raise ApiError(404, 60003, "Tenant '%s' was not found." % customer)
+        if customer.lower() in emu.unrelated_customers:
+            raise ApiError(403, 20002, "The partner does not have a relationship with customer %s." % customer)
+        emu._customer(customer)
+
+    def _batch(self, customer, batch_id):
+        batch = self.server.emulator.customers[customer.lower()]["batches"].get(batch_id)
+        if batch is None:
+            raise ApiError(404, 600042, "Device batch '%s' was not found." % batch_id)
+        return batch
+
+    def _validate_devices(self, devices):
+        if not isinstance(devices, list) or not devices:
+            raise ApiError(400, 800002, "Devices must be a non-empty list.")
+        for index, dev in enumerate(devices):
+            if not isinstance(dev, dict):
+                raise ApiError(400, 800002, "Devices[%d] is not an object." % index)
+            present = set()
+            for field in IDENTITY_FIELDS:
+                value = _ci_get(dev, field)
+                if value is None or value == "":
+                    continue
+                if not isinstance(value, str):
+                    raise ApiError(400, 800002, "Devices[%d].%s must be a string." % (index, field))
+                present.add(field)
+            if frozenset(present) not in ALLOWED_COMBINATIONS:
+                raise ApiError(400, 800002, "Devices[%d]: %s is not an allowed combination of identity fields."
+                               % (index, "+".join(sorted(present)) or "no identity field"))
+        return devices
+
+    def _location(self, customer, job):
+        return {"Location": "/customers/%s/batchJobStatus/%s" % (customer, job["id"])}
+
+    def _create_batch(self, customer, token):
+        emu = self.server.emulator
+        body = self._json_body()
+        if emu.require_user_token_for_create and token["kind"] != "user":
+            raise ApiError(401, 800001, "Creating a device batch requires an App+User token.")
+        batch_id = _ci_get(body, "BatchId")
+        if not isinstance(batch_id, str) or not batch_id.strip():
+            raise ApiError(400, 800002, "BatchId is required.")
+        devices = self._validate_devices(_ci_get(body, "Devices"))
+        batches = emu.customers[customer.lower()]["batches"]
+        if batch_id in batches:
+            raise ApiError(409, 600041, "Device batch '%s' already exists." % batch_id)
+        batches[batch_id] = emu._new_batch(batch_id)
+        job = emu._new_job(customer.lower(), batch_id, copy.deepcopy(devices))
+        return 202, None, self._location(customer, job)
+
+    def _add_devices(self, customer, batch_id):
+        emu = self.server.emulator
+        body = self._json_body()
+        self._batch(customer, batch_id)
+        devices = self._validate_devices(body)
+        job = emu._new_job(customer.lower(), batch_id, copy.deepcopy(devices))
+        return 202, None, self._location(customer, job)
+
+    def _list_batches(self, customer):
+        emu = self.server.emulator
+        items = []
+        for batch in emu.customers[customer.lower()]["batches"].values():
+            item = {"id": batch["id"], "status": batch["status"], "creationDate": _now_iso(batch["created"]),
+                    "devicesCount": len(batch["devices"]), "attributes": {"objectType": "DeviceBatch"}}
+            link = {"uri": "/customers/%s/deviceBatches/%s/devices" % (customer, batch["id"]), "method": "GET",
+                    "headers": []}
+            if emu.batch_shape == "sdk":
+                item.pop("status")
+                item["createdBy"] = "emulator-admin@partner.example"
+                item["links"] = {"devices": link}
+            else:
+                item["devicesLink"] = link
+            items.append(item)
+        return 200, {"totalCount": len(items), "items": items, "attributes": {"objectType": "Collection"}}, {}
+
+    def _list_devices(self, customer, batch_id):
+        emu = self.server.emulator
+        batch = self._batch(customer, batch_id)
+        token = self.headers.get("MS-ContinuationToken")
+        offset = 0
+        if token:
+            try:
+                offset = int(json.loads(_b64url_decode(token))["offset"])
+            except (ValueError, KeyError, TypeError, binascii.Error):
+                raise ApiError(400, 800002, "The continuation token is not valid.") from None
+        page = batch["devices"][offset:offset + emu.page_size]
+        items = []
+        for dev in page:
+            item = {k: copy.deepcopy(v) for k, v in dev.items() if k != "hardwareHash"}
+            items.append(item)
+        body = {"totalCount": len(items), "items": items, "attributes": {"objectType": "Collection"}}
+        if offset + emu.page_size < len(batch["devices"]):
+            nxt = _b64url(json.dumps({"offset": offset + emu.page_size, "batch": batch_id}).encode())
+            if emu.paging_style in ("both", "token"):
+                body["continuationToken"] = nxt
+            if emu.paging_style in ("both", "link"):
+                body["links"] = {"next": {"uri": "/customers/%s/deviceBatches/%s/devices" % (customer, batch_id),
+                                          "method": "GET",
+                                          "headers": [{"key": "MS-ContinuationToken", "value": nxt}]}}
+        return 200, body, {}
+
+    def _delete_device(self, customer, batch_id, device_id):
+        emu = self.server.emulator
+        batch = self._batch(customer, batch_id)
+        for dev in batch["devices"]:
+            if dev["id"] == device_id:
+                batch["devices"].remove(dev)
+                for key in emu.identity_keys({"HardwareHash": dev.get("hardwareHash"), "ProductKey": dev.get(
+                        "productKey"), "SerialNumber": dev.get("serialNumber")}):
+                    if emu.registry.get(key, (None, None, None))[2] == device_id:
+                        del emu.registry[key]
+                return 204, None, {}
+        raise ApiError(404, 600043, "Device '%s' was not found in batch '%s'." % (device_id, batch_id))
+
+    def _job_status(self, customer, tracking_id):
+        emu = self.server.emulator
+        job = emu.jobs.get(tracking_id)
+        if job is None or job["customer"] != customer.lower():
+            raise ApiError(404, 600044, "Batch tracking id '%s' was not found." % tracking_id)
+        if job["status"] in ("finished", "finished_with_errors"):
+            devices = job["results"]
+        else:
+            devices = [dict(self.server.emulator._result(d, job["status"]), deviceId=None) for d in job["devices"]]
+        return 200, {"batchTrackingId": job["id"], "status": job["status"],
+                     "startedTime": _now_iso(job["started"]) if job["started"] else None,
+                     "completedTime": _now_iso(job["completed"]) if job["completed"] else None,
+                     "devicesStatus": devices, "attributes": {"objectType": "BatchUploadDetails"}}, {}
+
+    def _policies(self, customer):
+        items = [{"id": "a1b2c3d4-0000-4000-8000-%012d" % i, "name": name, "category": "o_o_b_e",
+                  "description": name, "policySettings": ["remove_oem_preinstalls", "skip_express_settings"],
+                  "attributes": {"objectType": "ConfigurationPolicy"}}
+                 for i, name in enumerate(("Default OOBE", "Kiosk OOBE"), start=1)]
+        return 200, {"totalCount": len(items), "items": items, "attributes": {"objectType": "Collection"}}, {}
+
+    def _policy_update(self, customer):
+        emu = self.server.emulator
+        body = self._json_body()
+        devices = _ci_get(body, "Devices")
+        if not isinstance(devices, list) or not devices:
+            raise ApiError(400, 800002, "Devices must be a non-empty list.")
+        for index, upd in enumerate(devices):
+            if emu._find_device(customer.lower(), _ci_get(upd, "Id")) is None:
+                raise ApiError(400, 800002, "Devices[%d].Id does not name a device of this customer." % index)
+        job = emu._new_job(customer.lower(), None, copy.deepcopy(devices), kind="policy")
+        return 202, None, self._location(customer, job)
+
+    # ----- control endpoint (for the command-line emulator) ----------------------------------------------
+    def _control(self):
+        emu = self.server.emulator
+        entry = {}
+        name = self.decoded_path[len("/_emulator/"):]
+        try:
+            if name == "log" and self.command == "GET":
+                with emu.lock:
+                    return self._send_json(200, emu.log, entry)
+            if name == "faults" and self.command == "POST":
+                for spec in json.loads(self.raw_body or b"[]"):
+                    emu.add_fault(spec.pop("action"), **spec)
+                return self._send_json(204, None, entry)
+            if name == "reset" and self.command == "POST":
+                emu.reset()
+                return self._send_json(204, None, entry)
+            if name == "expire-tokens" and self.command == "POST":
+                emu.expire_access_tokens()
+                return self._send_json(204, None, entry)
+            if name == "state" and self.command == "GET":
+                with emu.lock:
+                    emu._advance()
+                    state = {c: {b: {"status": v["status"], "devices": [
+                        {k: d[k] for k in ("id", "serialNumber", "productKey")} for d in v["devices"]]}
+                        for b, v in data["batches"].items()} for c, data in emu.customers.items()}
+                return self._send_json(200, state, entry)
+        except (ValueError, TypeError, KeyError) as err:
+            return self._send_error(ApiError(400, 800002, "Bad control request: %s" % err), entry)
+        return self._send_error(ApiError(404, "404", "Unknown control endpoint"), entry)

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""`make demo`: start the emulator, run the registration playbook twice, show the results, stop the emulator.
+
+The second run must report changed=0: that is the product's promise (idempotency) shown end to end.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.dirname(sys.executable)
+
+
+def start_emulator(workdir):
+    info = os.path.join(workdir, "emulator.json")
+    proc = subprocess.Popen([sys.executable, "-m", "tests.emulator", "--workdir", workdir, "--info-file", info,
+                             "--queue-seconds", "0.5", "--process-seconds", "1", "--foreign-serial", "DEMO-FOREIGN-01"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL)
+    for _ in range(200):
+        if os.path.exists(info):
+            with open(info) as handle:
+                return proc, json.load(handle)
+        if proc.poll() is not None:
+            sys.exit("emulator exited with %s" % proc.returncode)
+        time.sleep(0.05)
+    proc.terminate()
+    sys.exit("emulator did not start")
+
+
+def environment(info, workdir):
+    env = dict(os.environ)
+    env.update({
+        "PARTNERCENTER_BASE_URL": info["url"],
+        "PARTNERCENTER_AUTHORITY": info["authority"],
+        "PARTNERCENTER_CA_PATH": info["ca_path"],
+        "PARTNERCENTER_TENANT_ID": info["tenant_id"],
+        "PARTNERCENTER_CLIENT_ID": info["client_id"],
+        "PARTNERCENTER_CLIENT_SECRET": info["client_secret"],
+        "PARTNERCENTER_REFRESH_TOKEN": info["refresh_token"],
+        "PARTNERCENTER_TOKEN_CACHE_PATH": os.path.join(workdir, "token-cache.json"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_STDOUT_CALLBACK": "default",
+        "ANSIBLE_CALLBACK_RESULT_FORMAT": "yaml",
+        "PATH": BIN + os.pathsep + env.get("PATH", ""),
+    })
+    return env
+
+
+def run(cmd, env):
+    print("\n$ " + " ".join(cmd), flush=True)
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    print(proc.stdout, flush=True)
+    if proc.returncode != 0:
+        sys.exit("demo step failed with exit code %d" % proc.returncode)
+    return proc.stdout
+
+
+def recap_changed(output):
+    for line in output.splitlines():
+        if line.startswith("localhost") and "changed=" in line:
+            return int(line.split("changed=")[1].split()[0])
+    raise SystemExit("no play recap for localhost in the output")
+
+
+def main():
+    workdir = tempfile.mkdtemp(prefix="pc-demo-")
+    proc, info = start_emulator(workdir)
+    try:
+        env = environment(info, workdir)
+        inventory = ["-i", "playbooks/inventory/hosts.yml"]
+        report = os.path.join(ROOT, "reports")
+        first = run(["ansible-playbook", *inventory, "playbooks/register_devices.yml",
+                     "-e", "report_dir=%s" % report], env)
+        second = run(["ansible-playbook", *inventory, "playbooks/register_devices.yml",
+                      "-e", "report_dir=%s" % report], env)
+        run(["ansible-playbook", *inventory, "playbooks/batch_status.yml"], env)
+        if recap_changed(first) < 1:
+            sys.exit("the first run registered nothing")
+        if recap_changed(second) != 0:
+            sys.exit("the second run changed something: idempotency is broken")
+        print("Demo passed: first run changed=%d, second run changed=0. Report: %s/"
+              % (recap_changed(first), report))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,478 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) partnercenter.autopilot contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: partnercenter_device_batch
+short_description: Register Windows Autopilot devices in a customer's Partner Center device batch
+version_added: 0.1.0
+description:
+  - Makes sure the listed devices are registered for a customer, in the named device batch, exactly once.
+  - Reads what is registered first (every page), then creates the batch with all devices when it does not
+    exist, or uploads only the missing devices to it. Nothing missing means no write and RV(ignore:changed=false).
+  - Every device is validated before the first request; one error lists every bad device by index and serial.
+  - Waits for the upload job and returns each device's outcome. A device the service already has for this
+    customer (C(ZtdDeviceAlreadyAssigned)) counts as present, not as a failure.
+  - An upload whose answer was lost is never sent again blindly. The batch is read again and only what is
+    still missing is sent.
+author:
+  - partnercenter.autopilot contributors
+extends_documentation_fragment:
+  - partnercenter.autopilot.partnercenter
+attributes:
+  check_mode:
+    support: full
+    description: Returns the plan (RV(plan)) and sends no write.
+  diff_mode:
+    support: full
+    description: Before and after lists of device identities (serial numbers or product keys; never hashes).
+options:
+  customer_id:
+    description: The customer's tenant id (GUID).
+    type: str
+    required: true
+  batch_id:
+    description:
+      - Name of the device batch, 1 to 64 characters of letters, digits, space, C(.), C(_) and C(-).
+    type: str
+    required: true
+  devices:
+    description:
+      - The devices. Each needs one accepted identity - O(devices[].hardware_hash) (optionally with
+        O(devices[].serial_number) and/or O(devices[].product_key)), O(devices[].product_key) alone, or
+        O(devices[].serial_number) with O(devices[].manufacturer) and O(devices[].model).
+      - Required with O(state=present). With O(state=absent), omitting it removes every device of the batch
+        and requires O(force=true).
+    type: list
+    elements: dict
+    suboptions:
+      serial_number:
+        description: Device serial number. Quote it in YAML so leading zeros survive.
+        type: str
+      product_key:
+        description: Windows product key id (the C(Windows Product ID) column of an Autopilot CSV).
+        type: str
+      hardware_hash:
+        description: The base64 4K hardware hash from Get-WindowsAutopilotInfo.
+        type: str
+      manufacturer:
+        description:
+          - OEM manufacturer name. Alias C(oem_manufacturer_name).
+          - Beside a hash it is only used to match registered devices, not uploaded.
+        type: str
+      model:
+        description: Model name. Alias C(model_name).
+        type: str
+  state:
+    description:
+      - V(present) registers the devices; V(absent) removes the listed devices from the batch.
+    type: str
+    choices: [present, absent]
+    default: present
+  purge:
+    description:
+      - With O(state=present), also remove devices of this batch that are not listed.
+      - Every listed device then needs a serial number or product key, since hashes cannot be read back.
+    type: bool
+    default: false
+  force:
+    description: Confirms O(state=absent) without O(devices), which removes every device of the batch.
+    type: bool
+    default: false
+  match_scope:
+    description:
+      - V(customer) treats a device registered in any batch of the customer as present.
+      - V(batch) only looks at this batch.
+    type: str
+    choices: [customer, batch]
+    default: customer
+  wait:
+    description: Wait for the upload job to finish and report each device's outcome.
+    type: bool
+    default: true
+  wait_timeout:
+    description: Seconds to wait for jobs (and for a batch that is still processing an earlier upload).
+    type: int
+    default: 900
+  poll_interval:
+    description: First delay between job status polls in seconds; it grows by half each poll up to 30.
+    type: float
+    default: 2
+  fail_on_device_errors:
+    description:
+      - Fail the task when a device could not be registered (for example C(ZtdDeviceAssignedToOtherTenant)).
+      - The result still lists every device's outcome either way.
+    type: bool
+    default: true
+notes:
+  - Partner Center lists devices without their hash, so a device given only by O(devices[].hardware_hash)
+    cannot be matched by reading. It is uploaded on every run; the service answers C(ZtdDeviceAlreadyAssigned),
+    which is reported as already present and does not count as a change.
+  - At most 500 devices are sent per request; larger uploads are sent in chunks to the same batch.
+seealso:
+  - module: partnercenter.autopilot.partnercenter_batch_job_status_info
+  - module: partnercenter.autopilot.partnercenter_device_batch_info
+'''
+
+EXAMPLES = r'''
+- name: Register two devices for Contoso (token from the partnercenter_auth role)
+  partnercenter.autopilot.partnercenter_device_batch:
+    access_token: "{{ partnercenter_access_token }}"
+    customer_id: 3f2504e0-4f89-11d3-9a0c-0305e82c3301
+    batch_id: contoso-2026-11
+    devices:
+      - serial_number: "1R9-ZNP67"
+        hardware_hash: "{{ lookup('ansible.builtin.file', 'hashes/1R9-ZNP67.txt') }}"
+      - serial_number: "5CG1234XYZ"
+        manufacturer: HP
+        model: HP EliteBook 840 G8
+
+- name: Register devices from an Autopilot CSV without failing on devices owned elsewhere
+  partnercenter.autopilot.partnercenter_device_batch:
+    customer_id: 3f2504e0-4f89-11d3-9a0c-0305e82c3301
+    batch_id: contoso-csv
+    devices: "{{ lookup('ansible.builtin.file', 'autopilot.csv') | partnercenter.autopilot.autopilot_csv }}"
+    fail_on_device_errors: false
+  register: upload
+
+- name: Remove a device from the batch
+  partnercenter.autopilot.partnercenter_device_batch:
+    customer_id: 3f2504e0-4f89-11d3-9a0c-0305e82c3301
+    batch_id: contoso-2026-11
+    state: absent
+    devices:
+      - serial_number: "1R9-ZNP67"
+'''
+
+RETURN = r'''
+batch_id:
+  description: The batch name.
+  returned: always
+  type: str
+created:
+  description: Whether the batch was created by this run (or would be, in check mode).
+  returned: always
+  type: bool
+tracking_id:
+  description: Tracking id of the (first) upload job; use it with the job status module.
+  returned: always
+  type: str
+  sample: 0127ed8e-1a4a-4c31-bc5e-b1c5c7cbc2ec
+location:
+  description: The C(Location) header of the (first) upload.
+  returned: always
+  type: str
+jobs:
+  description: Every upload job (one per chunk of at most 500 devices).
+  returned: always
+  type: list
+  elements: dict
+job_status:
+  description: Final status of the upload job(s) - C(finished), C(finished_with_errors), or the last seen one.
+  returned: always
+  type: str
+added:
+  description: Devices registered by this run (without O(wait), those submitted; in check mode, those that would be).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{serial_number: 1R9-ZNP67, product_key: null}]
+already_present:
+  description: Listed devices that were already registered for the customer.
+  returned: always
+  type: list
+  elements: dict
+removed:
+  description: Devices removed (or that would be, in check mode).
+  returned: always
+  type: list
+  elements: dict
+devices:
+  description: Per-device outcome of the upload job(s).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    serial_number:
+      description: Serial number as reported by the job.
+      type: str
+    product_key:
+      description: Product key as reported by the job.
+      type: str
+    status:
+      description: C(finished), C(finished_with_errors), C(queued), C(processing) or C(unknown).
+      type: str
+    error_code:
+      description: Partner Center's error code, as a string.
+      type: str
+    error_description:
+      description: Partner Center's error name, for example C(ZtdDeviceAssignedToOtherTenant).
+      type: str
+    explanation:
+      description: What the error means and what to do.
+      type: str
+    outcome:
+      description: C(registered), C(already_present), C(failed) or C(pending).
+      type: str
+plan:
+  description: What the run decided before writing.
+  returned: always
+  type: dict
+  contains:
+    would_add:
+      description: Devices to upload.
+      type: list
+    would_remove:
+      description: Devices to remove.
+      type: list
+    already_present:
+      description: Devices already registered.
+      type: list
+    unverifiable:
+      description: Hash-only devices, which are uploaded because they cannot be matched by reading.
+      type: list
+progress:
+  description: Job status polls (status and devices done), with C(-v) or more.
+  returned: when verbosity is 1 or more and the module waited
+  type: list
+  elements: str
+'''
+
+import hashlib
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.common import argument_spec, client_from_module
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import (
+    FINAL_JOB_STATUSES, JobTimeoutError, OutcomeUnknownError, PartnerCenterError)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
+    Device, DeviceValidationError, failure_message, interpret_job, plan, plan_removal, validate_devices,
+    validate_target)
+
+MAX_RESOLUTIONS = 3
+
+
+def label(device):
+    if device.serial_number or device.product_key:
+        return device.serial_number or device.product_key
+    if device.hardware_hash:
+        return "hash sha256:%s" % hashlib.sha256(device.hardware_hash.encode("ascii")).hexdigest()[:12]
+    return "device %s" % device.device_id
+
+
+class BatchRun(object):
+    """One run of the module: read, plan, write only the difference, wait, report."""
+
+    def __init__(self, module, client):
+        self.module, self.client, self.p = module, client, module.params
+        self.customer, self.batch_id = self.p["customer_id"].strip(), self.p["batch_id"]
+        self.deadline = time.time() + self.p["wait_timeout"]
+        self.result = dict(changed=False, batch_id=self.batch_id, created=False, tracking_id=None, location=None,
+                           jobs=[], job_status=None, added=[], already_present=[], removed=[], devices=[],
+                           plan=dict(would_add=[], would_remove=[], already_present=[], unverifiable=[]))
+        self.progress = []
+
+    # ----- reading ---------------------------------------------------------------------------------------
+    def settled_batches(self):
+        """The customer's batches once none we depend on is still processing an upload.
+
+        Planning against a batch that is still processing would miss its pending devices and upload them twice.
+        """
+        while True:
+            batches = dict((b.get("id"), b) for b in self.client.list_batches(self.customer))
+            relevant = batches.values() if self.p["match_scope"] == "customer" else \
+                [b for b in batches.values() if b.get("id") == self.batch_id]
+            busy = [b.get("id") for b in relevant if b.get("status") in ("queued", "processing")]
+            if not busy:
+                return batches
+            if time.time() >= self.deadline:
+                self.fail("batches %s are still processing an earlier upload after wait_timeout" % ", ".join(busy))
+            time.sleep(min(self.p["poll_interval"], max(0.0, self.deadline - time.time())))
+
+    def registered(self, batches):
+        wanted = batches if self.p["match_scope"] == "customer" else \
+            dict((k, v) for k, v in batches.items() if k == self.batch_id)
+        devices = []
+        for batch_id, batch in wanted.items():
+            if batch.get("devicesCount") == 0:
+                continue
+            devices.extend(Device.from_api(item, batch_id) for item in self.client.list_devices(self.customer, batch_id))
+        return devices
+
+    # ----- writing ---------------------------------------------------------------------------------------
+    def upload(self, to_add, exists):
+        """Send to_add; when an answer is lost, re-read and send only what is still missing."""
+        sent = []
+        for _attempt in range(MAX_RESOLUTIONS + 1):
+            try:
+                for job in self.client.upload(self.customer, self.batch_id, to_add, create=not exists):
+                    exists = True
+                    sent.append(job)
+                    self.record_job(job)
+                return sent
+            except OutcomeUnknownError as err:
+                self.module.warn("%s: resolving by reading the batch again" % err)
+                batches = self.settled_batches()
+                exists = self.batch_id in batches
+                current = plan(to_add, self.registered(batches), self.batch_id)
+                verified = [d for d in to_add if d not in current.to_add]
+                self.result["already_present"].extend(d.identity() for d in verified)
+                to_add = current.to_add
+                if not to_add:
+                    return sent
+        self.fail("uploads to batch %s kept losing their answers; nothing more was sent" % self.batch_id)
+
+    def record_job(self, job):
+        self.result["jobs"].append(dict(tracking_id=job["tracking_id"], location=job["location"], status=None,
+                                        devices=len(job["devices"])))
+        if not self.result["tracking_id"]:
+            self.result["tracking_id"], self.result["location"] = job["tracking_id"], job["location"]
+
+    def wait_for(self, jobs):
+        outcomes, statuses = [], []
+        for job in jobs:
+            try:
+                body = self.client.wait_for_job(self.customer, job["tracking_id"],
+                                                max(0, self.deadline - time.time()),
+                                                poll_interval=self.p["poll_interval"], progress=self.note_progress)
+            except JobTimeoutError as err:
+                self.result["job_status"] = (err.last_status or {}).get("status")
+                self.fail(str(err))
+            info = interpret_job(body)
+            statuses.append(info["status"])
+            for entry in self.result["jobs"]:
+                if entry["tracking_id"] == job["tracking_id"]:
+                    entry["status"] = info["status"]
+            outcomes.extend(info["devices"])
+        self.result["job_status"] = "finished_with_errors" if "finished_with_errors" in statuses else "finished"
+        return outcomes
+
+    def note_progress(self, body):
+        info = interpret_job(body)
+        done = sum(1 for d in info["devices"] if d["status"] in FINAL_JOB_STATUSES)
+        self.progress.append("job %s: %s, %d/%d devices done" % (info["tracking_id"], info["status"], done,
+                                                                  len(info["devices"])))
+
+    def fail(self, msg, **extra):
+        if self.module._verbosity >= 1 and self.progress:
+            self.result["progress"] = self.progress
+        self.result.update(extra)
+        self.module.fail_json(msg=msg, **self.result)
+
+    # ----- the run ---------------------------------------------------------------------------------------
+    def run(self, desired):
+        p = self.p
+        batches = self.settled_batches()
+        exists = self.batch_id in batches
+        registered = self.registered(batches)
+        in_batch = [d for d in registered if d.batch_id == self.batch_id]
+        if p["state"] == "absent":
+            to_add, present = [], []
+            to_remove = in_batch if p["devices"] is None else plan_removal(desired, in_batch)
+        else:
+            the_plan = plan(desired, registered, self.batch_id, purge=p["purge"])
+            to_add, present, to_remove = the_plan.to_add, the_plan.already_present, the_plan.to_remove
+            self.result["plan"]["unverifiable"] = [d.identity() for d in the_plan.unverifiable]
+        self.result["plan"].update(would_add=[d.identity() for d in to_add],
+                                   would_remove=[d.identity() for d in to_remove],
+                                   already_present=[d.identity() for d, _found in present])
+        self.result["already_present"] = [d.identity() for d, _found in present]
+        self.result["created"] = bool(to_add) and not exists
+        if self.module._diff:
+            before = sorted(label(d) for d in in_batch)
+            removed = set(id(d) for d in to_remove)
+            after = sorted([label(d) for d in in_batch if id(d) not in removed] + [label(d) for d in to_add])
+            self.result["diff"] = dict(before=dict(batch_id=self.batch_id if exists else None, devices=before),
+                                       after=dict(batch_id=self.batch_id if exists or to_add else None,
+                                                  devices=after))
+        if self.module.check_mode:
+            self.result["added"] = [d.identity() for d in to_add]
+            self.result["removed"] = [d.identity() for d in to_remove]
+            self.result["changed"] = bool(to_add or to_remove)
+            return self.result
+        for device in to_remove:
+            self.client.delete_device(self.customer, device.batch_id, device.device_id)
+            self.result["removed"].append(device.identity())
+            self.result["changed"] = True
+        if to_add:
+            jobs = self.upload(to_add, exists)
+            if not p["wait"]:
+                self.result["added"] = [d.identity() for job in jobs for d in job["devices"]]
+                self.result["changed"] = self.result["changed"] or bool(jobs)
+                self.result["job_status"] = "queued" if jobs else None
+            elif jobs:
+                self.report(self.wait_for(jobs))
+        if self.module._verbosity >= 1 and self.progress:
+            self.result["progress"] = self.progress
+        return self.result
+
+    def report(self, outcomes):
+        self.result["devices"] = outcomes
+        for item in outcomes:
+            ident = dict(serial_number=item["serial_number"], product_key=item["product_key"])
+            if item["outcome"] == "registered":
+                self.result["added"].append(ident)
+                self.result["changed"] = True
+            elif item["outcome"] == "already_present":
+                self.result["already_present"].append(ident)
+        failed = [o for o in outcomes if o["outcome"] == "failed"]
+        if failed and self.p["fail_on_device_errors"]:
+            self.fail("%d of %d devices could not be registered in batch %s: %s"
+                      % (len(failed), len(outcomes), self.batch_id, failure_message(outcomes)))
+        if failed:
+            self.module.warn("%d devices could not be registered: %s" % (len(failed), failure_message(outcomes)))
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            customer_id=dict(type="str", required=True),
+            batch_id=dict(type="str", required=True),
+            devices=dict(type="list", elements="dict"),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+            purge=dict(type="bool", default=False),
+            force=dict(type="bool", default=False),
+            match_scope=dict(type="str", default="customer", choices=["customer", "batch"]),
+            wait=dict(type="bool", default=True),
+            wait_timeout=dict(type="int", default=900),
+            poll_interval=dict(type="float", default=2.0),
+            fail_on_device_errors=dict(type="bool", default=True),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    try:
+        validate_target(p["customer_id"], p["batch_id"])
+        desired = validate_devices(p["devices"]) if p["devices"] is not None else []
+    except DeviceValidationError as err:
+        module.fail_json(msg=str(err), errors=err.errors)
+    if p["state"] == "present" and p["devices"] is None:
+        module.fail_json(msg="devices is required with state=present")
+    if p["state"] == "absent" and p["devices"] is None and not p["force"]:
+        module.fail_json(msg="state=absent without devices removes every device of batch %s: set force: true to "
+                             "confirm" % p["batch_id"])
+    if p["state"] == "present" and p["purge"] and not desired and not p["force"]:
+        module.fail_json(msg="purge with an empty device list removes every device of batch %s: set force: true "
+                             "to confirm" % p["batch_id"])
+    hash_only = ["devices[%d]" % d.index for d in desired if d.hash_only]
+    if hash_only and (p["purge"] or p["state"] == "absent"):
+        module.fail_json(msg="%s: a device given only by hardware_hash cannot be found among registered devices "
+                             "(Partner Center does not list hashes); add its serial_number or product_key to use "
+                             "%s" % (", ".join(hash_only), "purge" if p["purge"] else "state=absent"))
+    run = BatchRun(module, client_from_module(module))
+    try:
+        result = run.run(desired)
+    except PartnerCenterError as err:
+        run.fail(str(err), status=err.status, code=err.code, request_id=err.request_id,
+                 correlation_id=err.correlation_id)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

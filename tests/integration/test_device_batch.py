@@ -1,0 +1,206 @@
+"""partnercenter_device_batch through ansible-playbook against the emulator; claims checked on its request log."""
+import pytest
+
+from tests.helpers import CUSTOMER, api_device, device, hw_hash
+
+MODULE = "partnercenter.autopilot.partnercenter_device_batch"
+
+
+def args(devices, batch_id="contoso-2026-11", **extra):
+    base = {"customer_id": CUSTOMER, "batch_id": batch_id, "devices": devices, "poll_interval": 0.1}
+    base.update(extra)
+    return base
+
+
+def upload_posts(emulator):
+    return [e for e in emulator.writes() if e["method"] == "POST"]
+
+
+def test_create_then_rerun_writes_nothing(emulator, run_module):
+    devices = [device(i) for i in range(3)]
+    first = run_module(MODULE, args(devices))
+    r = first.result
+    assert r["changed"] and r["created"] and r["job_status"] == "finished" and not r.get("failed")
+    assert [d["serial_number"] for d in r["added"]] == ["SN-00000", "SN-00001", "SN-00002"]
+    assert r["tracking_id"] and r["location"].endswith(r["tracking_id"])
+    posts = upload_posts(emulator)
+    assert len(posts) == 1 and posts[0]["path"].endswith("/deviceBatches")
+    assert posts[0]["body"]["BatchId"] == "contoso-2026-11" and len(posts[0]["body"]["Devices"]) == 3
+    assert posts[0]["headers"]["MS-PartnerCenter-Application"].startswith("partnercenter.autopilot/")
+    assert {"MS-RequestId", "MS-CorrelationId", "X-Locale", "Authorization"} <= set(posts[0]["headers"])
+    assert len(emulator.batch_devices(CUSTOMER, "contoso-2026-11")) == 3
+
+    emulator.clear_log()
+    second = run_module(MODULE, args(devices))
+    assert second.result["changed"] is False and not second.result["created"]
+    assert emulator.writes() == []
+    assert len(second.result["already_present"]) == 3
+    recap = second.stdout.split("PLAY RECAP")[1]
+    assert "changed=1 " in recap  # only the task that hands the result to the test
+
+
+def test_add_one_device_sends_exactly_that_device(emulator, run_module):
+    emulator.seed_batch(CUSTOMER, "contoso-2026-11", [api_device(device(i)) for i in range(5)])
+    devices = [device(i) for i in range(6)]
+    r = run_module(MODULE, args(devices)).result
+    assert r["changed"] and not r["created"]
+    posts = upload_posts(emulator)
+    assert len(posts) == 1 and posts[0]["path"].endswith("/deviceBatches/contoso-2026-11/devices")
+    assert [d["SerialNumber"] for d in posts[0]["body"]] == ["SN-00005"]
+    assert [d["serial_number"] for d in r["added"]] == ["SN-00005"]
+    assert len(r["already_present"]) == 5
+
+
+def test_check_mode_plans_without_writing(emulator, run_module):
+    emulator.seed_batch(CUSTOMER, "contoso-2026-11", [api_device(device(0))])
+    r = run_module(MODULE, args([device(0), device(1)]), check=True).result
+    assert r["changed"] is True
+    assert [d["serial_number"] for d in r["plan"]["would_add"]] == ["SN-00001"]
+    assert [d["serial_number"] for d in r["plan"]["already_present"]] == ["SN-00000"]
+    assert emulator.writes() == []
+    assert len(emulator.batch_devices(CUSTOMER)) == 1
+
+
+def test_diff_shows_identities_never_hashes(emulator, run_module):
+    emulator.seed_batch(CUSTOMER, "contoso-2026-11", [api_device(device(0))])
+    devices = [device(0), device(1), {"hardware_hash": hw_hash("hash-only", 300)}]
+    run = run_module(MODULE, args(devices), check=True, diff=True)
+    diff = run.result["diff"]
+    assert diff["before"]["devices"] == ["SN-00000"]
+    assert "SN-00001" in diff["after"]["devices"] and len(diff["after"]["devices"]) == 3
+    for dev in devices:
+        assert dev["hardware_hash"][:40] not in run.stdout
+    assert '+        "SN-00001"' in run.stdout  # the diff callback shows the added identity
+
+
+def test_absent_removes_listed_devices(emulator, run_module):
+    emulator.seed_batch(CUSTOMER, "b", [api_device(device(i, with_hash=False)) for i in range(3)])
+    r = run_module(MODULE, args([device(1, with_hash=False)], batch_id="b", state="absent")).result
+    assert r["changed"] and [d["serial_number"] for d in r["removed"]] == ["SN-00001"]
+    deletes = [e for e in emulator.writes() if e["method"] == "DELETE"]
+    assert len(deletes) == 1
+    assert sorted(d["serialNumber"] for d in emulator.batch_devices(CUSTOMER, "b")) == ["SN-00000", "SN-00002"]
+    again = run_module(MODULE, args([device(1, with_hash=False)], batch_id="b", state="absent")).result
+    assert again["changed"] is False and len(emulator.writes()) == 1
+
+
+def test_absent_without_devices_needs_force(emulator, run_module):
+    emulator.seed_batch(CUSTOMER, "b", [api_device(device(i, with_hash=False)) for i in range(2)])
+    refused = run_module(MODULE, {"customer_id": CUSTOMER, "batch_id": "b", "state": "absent"}).result
+    assert refused["failed"] and "force" in refused["msg"] and emulator.requests() == []
+    r = run_module(MODULE, {"customer_id": CUSTOMER, "batch_id": "b", "state": "absent", "force": True}).result
+    assert r["changed"] and len(r["removed"]) == 2 and emulator.batch_devices(CUSTOMER, "b") == []
+
+
+def test_purge_removes_unlisted_devices_of_this_batch_only(emulator, run_module):
+    emulator.seed_batch(CUSTOMER, "b", [api_device(device(i, with_hash=False)) for i in range(3)])
+    emulator.seed_batch(CUSTOMER, "other", [api_device(device(9, with_hash=False))])
+    keep = [device(0, with_hash=False), device(4, with_hash=False)]
+    r = run_module(MODULE, args(keep, batch_id="b", purge=True)).result
+    assert sorted(d["serial_number"] for d in r["removed"]) == ["SN-00001", "SN-00002"]
+    assert [d["serial_number"] for d in r["added"]] == ["SN-00004"]
+    assert sorted(d["serialNumber"] for d in emulator.batch_devices(CUSTOMER, "b")) == ["SN-00000", "SN-00004"]
+    assert [d["serialNumber"] for d in emulator.batch_devices(CUSTOMER, "other")] == ["SN-00009"]
+    refused = run_module(MODULE, args([{"hardware_hash": hw_hash("x", 300)}], batch_id="b", purge=True)).result
+    assert refused["failed"] and "hardware_hash" in refused["msg"]
+
+
+def test_hash_only_devices_rerun_without_failure(emulator, run_module):
+    devices = [{"hardware_hash": hw_hash("only-%d" % i, 300)} for i in range(2)]
+    first = run_module(MODULE, args(devices)).result
+    assert first["changed"] and len(first["plan"]["unverifiable"]) == 2
+    second = run_module(MODULE, args(devices)).result
+    assert not second.get("failed"), second.get("msg")
+    assert second["changed"] is False
+    assert [d["outcome"] for d in second["devices"]] == ["already_present", "already_present"]
+    assert len(second["already_present"]) == 2 and second["added"] == []
+
+
+def test_device_of_another_tenant_fails_with_explanation(emulator, run_module):
+    emulator.foreign_keys.add(("serial", "SN-00001"))
+    devices = [device(0), device(1)]
+    r = run_module(MODULE, args(devices)).result
+    assert r["failed"] and "SN-00001" in r["msg"] and "another tenant" in r["msg"] and "808" in r["msg"]
+    assert r["tracking_id"] and len(r["devices"]) == 2
+    bad = [d for d in r["devices"] if d["outcome"] == "failed"]
+    assert bad[0]["error_code"] == "808" and bad[0]["error_description"] == "ZtdDeviceAssignedToOtherTenant"
+    lenient = run_module(MODULE, args([device(1), device(2)], fail_on_device_errors=False)).result
+    assert not lenient.get("failed") and lenient["changed"]
+    assert [d["outcome"] for d in lenient["devices"]] == ["failed", "registered"]
+    assert any("could not be registered" in w for w in lenient.get("warnings", []))
+
+
+def test_bad_input_sends_no_request(emulator, run_module):
+    devices = [device(0), {"serial_number": "LONELY"}, {"serial_number": 12345, "manufacturer": "x", "model": "y"},
+               {"hardware_hash": "not base64!"}, device(0)]
+    r = run_module(MODULE, args(devices)).result
+    assert r["failed"]
+    for needle in ("devices[1] (serial LONELY)", "devices[2]", "must be a string", "devices[3]",
+                   "not base64", "devices[4] (serial SN-00000): duplicate of devices[0]"):
+        assert needle in r["msg"], needle
+    assert len(r["errors"]) == 4
+    assert emulator.requests() == []  # not even a token request
+
+
+def test_paging_over_many_devices(emulator, run_module):
+    emulator.seed_batch(CUSTOMER, "big", [api_device(device(i)) for i in range(260)])
+    r = run_module(MODULE, args([device(i) for i in range(260)], batch_id="big")).result
+    assert r["changed"] is False and len(r["already_present"]) == 260
+    pages = emulator.requests("GET", "/deviceBatches/big/devices$")
+    assert len(pages) == 3 and "MS-ContinuationToken" in pages[2]["headers"]
+    assert emulator.writes() == []
+
+
+def test_throttling_survived_without_duplicates(emulator, run_module):
+    emulator.add_fault("status", method="POST", path="/deviceBatches$", status=429, retry_after=1, times=2)
+    emulator.add_fault("status", method="GET", path="/deviceBatches$", status=503, times=1)
+    r = run_module(MODULE, args([device(i) for i in range(4)])).result
+    assert not r.get("failed"), r.get("msg")
+    posts = upload_posts(emulator)
+    assert [p["status"] for p in posts] == [429, 429, 202]
+    assert len({p["headers"]["MS-RequestId"] for p in posts}) == 1  # one logical call, retried
+    assert gaps_at_least(posts, 0.9)
+    assert len(emulator.uploaded_devices()) == 12  # 3 sends x 4 devices, two of them refused by the service
+    assert len(emulator.batch_devices(CUSTOMER)) == 4
+
+
+def gaps_at_least(entries, seconds):
+    return all(b["time"] - a["time"] >= seconds for a, b in zip(entries, entries[1:]))
+
+
+def test_lost_answer_resolved_by_rereading(emulator, run_module):
+    emulator.add_fault("drop_after_apply", method="POST", path="/deviceBatches$", times=1)
+    devices = [device(i) for i in range(3)]
+    r = run_module(MODULE, args(devices)).result
+    assert not r.get("failed"), r.get("msg")
+    assert len(upload_posts(emulator)) == 1, "the lost POST must not be sent again"
+    assert len(emulator.batch_devices(CUSTOMER)) == 3
+    assert any("re-read" in w or "reading the batch again" in w for w in r["warnings"])
+
+
+def test_chunks_of_500(emulator, run_module):
+    devices = [device(i, with_hash=False) for i in range(1001)]
+    r = run_module(MODULE, args(devices, batch_id="large")).result
+    assert not r.get("failed"), r.get("msg")
+    posts = upload_posts(emulator)
+    assert [len(p["body"]["Devices"]) if isinstance(p["body"], dict) else len(p["body"]) for p in posts] == [500, 500, 1]
+    assert posts[0]["path"].endswith("/deviceBatches") and posts[1]["path"].endswith("/large/devices")
+    assert len(r["jobs"]) == 3 and len(r["added"]) == 1001
+
+
+def test_batch_scope_ignores_other_batches(emulator, run_module):
+    emulator.seed_batch(CUSTOMER, "other", [api_device(device(0))])
+    customer_scope = run_module(MODULE, args([device(0)], batch_id="new"), check=True).result
+    assert customer_scope["changed"] is False
+    batch_scope = run_module(MODULE, args([device(0)], batch_id="new", match_scope="batch"), check=True).result
+    assert batch_scope["changed"] is True and batch_scope["created"] is True
+
+
+@pytest.mark.parametrize("batch_id", ["Test batch", "a.b_c-d"])
+def test_batch_names_with_spaces_and_punctuation(emulator, run_module, batch_id):
+    r = run_module(MODULE, args([device(0)], batch_id=batch_id)).result
+    assert r["changed"]
+    again = run_module(MODULE, args([device(0), device(1)], batch_id=batch_id)).result
+    assert [d["serial_number"] for d in again["added"]] == ["SN-00001"]
+    post = upload_posts(emulator)[-1]
+    assert post["raw_path"].endswith("/deviceBatches/%s/devices" % batch_id.replace(" ", "%20"))

@@ -1,0 +1,126 @@
+"""auth.py against the emulator's Entra ID side: flows, certificates, cache, and error messages."""
+import os
+import stat
+
+import pytest
+
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth import (
+    AuthError, MsalTokenProvider, is_microsoft_host)
+from tests.emulator import make_client_certificate
+
+
+def make(emu, **kwargs):
+    base = dict(tenant_id=emu.tenant_id, client_id=emu.client_id, client_secret=emu.client_secret,
+                refresh_token=emu._initial_refresh_token, authority=emu.authority, ca_path=emu.ca_path)
+    base.update(kwargs)
+    return MsalTokenProvider(**base)
+
+
+def test_refresh_token_flow_gives_a_user_token(emulator):
+    token = make(emulator).get_token()
+    assert emulator.access_tokens[token]["kind"] == "user"
+    form = emulator.token_requests()[0]["body"]
+    assert form["grant_type"] == "refresh_token"
+    assert "https://api.partnercenter.microsoft.com/user_impersonation" in form["scope"]
+
+
+def test_client_credentials_flow(emulator):
+    token = make(emulator, refresh_token=None, flow="client_credentials").get_token()
+    assert emulator.access_tokens[token]["kind"] == "app"
+
+
+def test_token_reused_until_refresh_forced(emulator):
+    prov = make(emulator)
+    first = prov.get_token()
+    assert prov.get_token() == first and len(emulator.token_requests()) == 1
+    assert prov.get_token(force_refresh=True) != first and len(emulator.token_requests()) == 2
+
+
+@pytest.mark.parametrize("with_thumbprint", [True, False])
+def test_certificate_credential(emulator, tmp_path, with_thumbprint):
+    cert = make_client_certificate(str(tmp_path))
+    emulator.client_certificate = cert
+    prov = make(emulator, client_secret=None, client_certificate_path=cert["path"],
+                client_certificate_thumbprint=cert["thumbprint"] if with_thumbprint else None)
+    assert prov.get_token()
+    form = emulator.token_requests()[0]["body"]
+    assert "client_secret" not in form and form["client_assertion"].count(".") == 2
+    with open(cert["path"]) as handle:
+        key = handle.read().split("-----BEGIN CERTIFICATE")[0]
+    assert key not in str(prov.__dict__.get("token"))
+
+
+def test_certificate_file_problems(emulator, tmp_path):
+    with pytest.raises(AuthError, match="cannot read client_certificate_path"):
+        make(emulator, client_secret=None, client_certificate_path=str(tmp_path / "missing.pem"))
+    empty = tmp_path / "empty.pem"
+    empty.write_text("nothing here")
+    with pytest.raises(AuthError, match="holds no PEM private key"):
+        make(emulator, client_secret=None, client_certificate_path=str(empty))
+
+
+@pytest.mark.parametrize("setup,needle", [
+    ("expired", "AADSTS700082"),
+    ("mfa", "multi-factor authentication is required"),
+    ("unknown", "refresh token is malformed"),
+    ("secret", "client secret was rejected"),
+    ("client", "client_id) is not known"),
+])
+def test_errors_say_which_credential_to_renew(emulator, setup, needle):
+    kwargs = {}
+    if setup == "expired":
+        emulator.expire_refresh_token(emulator._initial_refresh_token)
+    elif setup == "mfa":
+        emulator.mfa_required_refresh_tokens.add(emulator._initial_refresh_token)
+    elif setup == "unknown":
+        kwargs["refresh_token"] = "not-a-token-we-know"
+    elif setup == "secret":
+        kwargs["client_secret"] = "wrong-secret-value"
+    elif setup == "client":
+        kwargs["client_id"] = "00000000-1111-2222-3333-444444444444"
+    prov = make(emulator, **kwargs)
+    with pytest.raises(AuthError) as info:
+        prov.get_token()
+    text = str(info.value)
+    assert needle in text
+    for secret in (emulator.client_secret, emulator._initial_refresh_token, "wrong-secret-value",
+                   "not-a-token-we-know"):
+        assert secret not in text
+
+
+def test_missing_credentials_named(emulator):
+    with pytest.raises(AuthError) as info:
+        MsalTokenProvider(None, None)
+    assert "tenant_id" in str(info.value) and "client_id" in str(info.value) and "refresh_token" in str(info.value)
+
+
+def test_token_cache_keeps_rotated_refresh_token_with_mode_0600(emulator, tmp_path):
+    cache = tmp_path / "cache.json"
+    make(emulator, token_cache_path=str(cache)).get_token()
+    assert stat.S_IMODE(os.stat(cache).st_mode) == 0o600
+    # The stored refresh token is revoked; only the rotated one in the cache still works.
+    emulator.expire_refresh_token(emulator._initial_refresh_token)
+    emulator.expire_access_tokens()
+    prov = make(emulator, token_cache_path=str(cache))
+    token = prov.get_token(force_refresh=True)
+    assert token and len(emulator.token_requests()) == 2
+    assert emulator.token_requests()[1]["body"]["refresh_token"] != emulator._initial_refresh_token
+
+
+def test_cached_access_token_reused_across_runs(emulator, tmp_path):
+    cache = tmp_path / "cache.json"
+    first = make(emulator, token_cache_path=str(cache)).get_token()
+    second = make(emulator, token_cache_path=str(cache)).get_token()
+    assert first == second and len(emulator.token_requests()) == 1
+
+
+def test_untrusted_authority_refused(emulator):
+    with pytest.raises(AuthError) as info:
+        make(emulator, ca_path=None).get_token()
+    assert "TLS verification failed" in str(info.value) and "ca_path" in str(info.value)
+
+
+def test_microsoft_hosts():
+    assert is_microsoft_host("https://login.microsoftonline.com/tenant")
+    assert is_microsoft_host("https://login.microsoftonline.us")
+    assert not is_microsoft_host("https://127.0.0.1:8443/tenant")

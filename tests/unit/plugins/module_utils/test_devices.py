@@ -1,0 +1,226 @@
+"""devices.py: validation, the plan and job interpretation. Pure functions, table-driven."""
+import base64
+
+import pytest
+
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
+    Device, DeviceValidationError, device_outcome, failure_message, interpret_job, plan, plan_removal,
+    validate_devices, validate_target)
+
+HASH = base64.b64encode(bytes(range(256)) * 16).decode()  # 4 KB decoded
+HASH2 = base64.b64encode(bytes(reversed(range(256))) * 16).decode()
+SMALL = base64.b64encode(b"x" * 99).decode()
+BIG = base64.b64encode(b"x" * (16 * 1024 + 3)).decode()
+EXACT_MAX = base64.b64encode(b"y" * (16 * 1024)).decode()
+CUSTOMER = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
+
+
+@pytest.mark.parametrize("item", [
+    {"hardware_hash": HASH},
+    {"hardware_hash": HASH, "serial_number": "S1"},
+    {"hardware_hash": HASH, "product_key": "PK1"},
+    {"hardware_hash": HASH, "product_key": "PK1", "serial_number": "S1"},
+    {"product_key": "PK1"},
+    {"serial_number": "S1", "manufacturer": "HP", "model": "840"},
+    {"serial_number": "S1", "oem_manufacturer_name": "HP", "model_name": "840"},
+    {"hardware_hash": HASH, "serial_number": "S1", "manufacturer": "HP", "model": "840"},
+    {"hardware_hash": "  " + HASH[:100] + "\n" + HASH[100:] + "  "},
+    {"hardware_hash": EXACT_MAX},
+    {"product_key": "PK1", "serial_number": "", "manufacturer": None},
+    {"serial_number": "S1", "manufacturer": "Fujitsu Technology Solutions GmbH", "model": "LIFEBOOK U7411 ™"},
+])
+def test_accepted_identities(item):
+    [dev] = validate_devices([item])
+    assert dev.upload_fields() and dev.index == 0
+    api = dev.to_api()
+    assert api["Attributes"] == {"ObjectType": "Device"}
+    if dev.hardware_hash:
+        assert "OemManufacturerName" not in api and "ModelName" not in api
+        assert "\n" not in api["HardwareHash"] and " " not in api["HardwareHash"]
+
+
+@pytest.mark.parametrize("item,needle", [
+    ({}, "no identity field is not an accepted identity"),
+    ({"serial_number": "S1"}, "serial_number is not an accepted identity"),
+    ({"serial_number": "S1", "manufacturer": "HP"}, "manufacturer, serial_number is not"),
+    ({"serial_number": "S1", "model": "840"}, "model, serial_number is not"),
+    ({"manufacturer": "HP", "model": "840"}, "manufacturer, model is not"),
+    ({"product_key": "PK", "serial_number": "S1"}, "product_key, serial_number is not"),
+    ({"product_key": "PK", "manufacturer": "HP", "model": "840"}, "is not an accepted identity"),
+    ({"serial_number": "   ", "product_key": ""}, "no identity field"),
+    ({"hardware_hash": "not base64!"}, "not base64"),
+    ({"hardware_hash": HASH[:-1]}, "not base64"),
+    ({"hardware_hash": "QUJD===="}, "not base64"),
+    ({"hardware_hash": SMALL}, "decodes to 99 bytes"),
+    ({"hardware_hash": BIG}, "at most 16384 bytes"),
+    ({"hardware_hash": "A" * 100000}, "at most 16384 bytes"),
+    ({"hardware_hash": ["a"]}, "hardware_hash must be a string, got list"),
+    ({"serial_number": 12345, "manufacturer": "a", "model": "b"}, "serial_number must be a string, got int: quote"),
+    ({"product_key": 1.5}, "product_key must be a string, got float"),
+    ({"product_key": True}, "must be a string, got bool"),
+    ({"product_key": {"a": 1}}, "must be a string, got dict"),
+    ({"serial_number": "S\x00", "manufacturer": "a", "model": "b"}, "control characters"),
+    ({"serial_number": "S\t1", "manufacturer": "a", "model": "b"}, "control characters"),
+    ({"serial_number": "S1", "manufacturer": "a\u2028b", "model": "b"}, "control characters"),
+    ({"serial_number": "Sé1", "manufacturer": "a", "model": "b"}, "serial_number must be ASCII"),
+    ({"product_key": "ПК"}, "product_key must be ASCII"),
+    ({"serial_number": "S" * 129, "manufacturer": "a", "model": "b"}, "129 characters long, at most 128"),
+    ({"product_key": "P" * 65}, "at most 64"),
+    ({"serial_number": "S1", "manufacturer": "M" * 257, "model": "b"}, "at most 256"),
+    ({"serial": "S1"}, "unknown field 'serial'"),
+    ({"product_key": "PK", "SerialNumber": "S1"}, "unknown field 'SerialNumber'"),
+    ({"manufacturer": "HP", "oem_manufacturer_name": "HP", "serial_number": "S", "model": "m"}, "given twice"),
+])
+def test_rejected_inputs_name_the_device(item, needle):
+    with pytest.raises(DeviceValidationError) as info:
+        validate_devices([{"product_key": "OK-1"}, item])
+    text = str(info.value)
+    assert "devices[1]" in text and needle in text, text
+    if isinstance(item.get("serial_number"), str) and item["serial_number"].strip() and "\x00" not in item[
+            "serial_number"]:
+        assert "(serial %s)" % item["serial_number"].strip()[:64] in text
+
+
+@pytest.mark.parametrize("items,needle", [
+    ([{"hardware_hash": HASH}, {"hardware_hash": HASH}], "devices[1]: duplicate of devices[0] (same hardware_hash)"),
+    ([{"product_key": "pk-1"}, {"product_key": " PK-1 "}], "duplicate of devices[0] (same product_key)"),
+    ([{"serial_number": "s1", "manufacturer": "HP", "model": "x"},
+      {"serial_number": "S1 ", "manufacturer": "hp", "model": "X"}], "(same serial_number)"),
+    ([{"hardware_hash": HASH, "serial_number": "A"}, {"hardware_hash": HASH2, "serial_number": "a"}],
+     "duplicate of devices[0] (same serial_number)"),
+])
+def test_duplicates_inside_the_input(items, needle):
+    with pytest.raises(DeviceValidationError) as info:
+        validate_devices(items)
+    assert needle in str(info.value)
+
+
+def test_same_serial_different_make_is_not_a_duplicate():
+    devs = validate_devices([{"serial_number": "S1", "manufacturer": "HP", "model": "x"},
+                             {"serial_number": "S1", "manufacturer": "Dell", "model": "x"}])
+    assert len(devs) == 2
+
+
+def test_every_problem_reported_at_once_and_capped():
+    items = [{"serial_number": "S%d" % i} for i in range(120)] + ["not a dict", None]
+    with pytest.raises(DeviceValidationError) as info:
+        validate_devices(items)
+    assert len(info.value.errors) == 122
+    assert "and 72 more problems" in str(info.value)
+    assert "devices[120]: must be a dictionary, got str" in info.value.errors
+    assert "devices[121]: must be a dictionary, got NoneType" in info.value.errors
+
+
+@pytest.mark.parametrize("value", ["x", {"a": 1}, 5])
+def test_devices_must_be_a_list(value):
+    with pytest.raises(DeviceValidationError, match="devices must be a list"):
+        validate_devices(value)
+
+
+def test_empty_list_is_valid():
+    assert validate_devices([]) == []
+
+
+@pytest.mark.parametrize("customer,batch,needle", [
+    ("not-a-guid", "b", "customer_id must be"),
+    ("", "b", "customer_id must be"),
+    (CUSTOMER + "0", "b", "customer_id must be"),
+    (CUSTOMER, "", "batch_id must be"),
+    (CUSTOMER, "x" * 65, "batch_id must be"),
+    (CUSTOMER, "a/b", "batch_id must be"),
+    (CUSTOMER, "naïve", "batch_id must be"),
+    (CUSTOMER, "tab\there", "batch_id must be"),
+    (CUSTOMER, 5, "batch_id must be"),
+])
+def test_target_validation(customer, batch, needle):
+    with pytest.raises(DeviceValidationError, match=needle):
+        validate_target(customer, batch)
+
+
+@pytest.mark.parametrize("batch", ["Test batch", "a", "x" * 64, "contoso-2026.11_a"])
+def test_target_accepted(batch):
+    validate_target(CUSTOMER.upper(), batch)
+
+
+def registered(*items):
+    return [Device.from_api(item, batch_id=b) for b, item in items]
+
+
+def test_plan_matches_by_serial_and_product_key_case_insensitively():
+    desired = validate_devices([
+        {"serial_number": "abc-1", "hardware_hash": HASH},
+        {"product_key": "pk-2"},
+        {"serial_number": "S3", "manufacturer": "HP", "model": "840"},
+        {"serial_number": "S4", "manufacturer": "HP", "model": "840"},
+        {"hardware_hash": HASH2},
+    ])
+    reg = registered(("b", {"serialNumber": "ABC-1 "}), ("other", {"productKey": "PK-2"}),
+                     ("b", {"serialNumber": "s3", "oemManufacturerName": "hp", "modelName": "840"}),
+                     ("b", {"serialNumber": "S4", "oemManufacturerName": "Dell", "modelName": "840"}),
+                     ("b", {"serialNumber": "GONE", "id": "dev-gone"}))
+    p = plan(desired, reg, batch_id="b", purge=True)
+    assert [d.serial_number or d.product_key for d, _ in p.already_present] == ["abc-1", "pk-2", "S3"]
+    assert [d.label() for d in p.to_add][0] == "serial S4"  # same serial, other manufacturer: another device
+    assert p.unverifiable == [p.to_add[1]]
+    assert sorted(d.serial_number for d in p.to_remove) == ["GONE", "S4"]
+    assert p.changes
+
+
+def test_plan_purge_only_removes_from_the_target_batch():
+    desired = validate_devices([{"product_key": "A"}])
+    reg = registered(("b", {"productKey": "A"}), ("b", {"productKey": "B"}), ("other", {"productKey": "C"}))
+    assert [d.product_key for d in plan(desired, reg, "b", purge=True).to_remove] == ["B"]
+    assert plan(desired, reg, "b", purge=False).to_remove == []
+    assert not plan(desired, reg, "b").changes
+
+
+def test_plan_removal():
+    desired = validate_devices([{"product_key": "A"}, {"serial_number": "S", "manufacturer": "m", "model": "x"},
+                                {"product_key": "Z"}])
+    reg = registered(("b", {"productKey": "a", "id": "1"}), ("b", {"serialNumber": "s", "id": "2"}))
+    assert [d.device_id for d in plan_removal(desired, reg)] == ["1", "2"]
+
+
+def test_plan_of_ten_thousand_devices_is_linear():
+    desired = validate_devices([{"serial_number": "S%05d" % i, "manufacturer": "m", "model": "x"}
+                                for i in range(10000)])
+    reg = registered(*[("b", {"serialNumber": "S%05d" % i}) for i in range(0, 10000, 2)])
+    p = plan(desired, reg, "b")
+    assert len(p.to_add) == 5000 and len(p.already_present) == 5000
+
+
+def test_from_api_reads_case_insensitively():
+    dev = Device.from_api({"SerialNumber": " S1 ", "PRODUCTKEY": "PK", "oemmanufacturername": "HP", "Id": "x"})
+    assert (dev.serial_number, dev.product_key, dev.manufacturer, dev.device_id) == ("S1", "PK", "HP", "x")
+
+
+@pytest.mark.parametrize("status,description,outcome,explanation", [
+    ("finished", None, "registered", None),
+    ("finished_with_errors", "ZtdDeviceAlreadyAssigned", "already_present", "already registered"),
+    ("finished_with_errors", "ZtdDeviceAssignedToOtherTenant", "failed", "another tenant"),
+    ("finished_with_errors", "ZtdDeviceAssignedToAnotherTenant", "failed", "another tenant"),
+    ("finished_with_errors", "ZtdDeviceDuplicated", "failed", "twice"),
+    ("finished_with_errors", "InvalidZtdHardwareHash", "failed", "capture it again"),
+    ("finished_with_errors", "ZtdDeviceNotFound", "failed", "check it with the OEM"),
+    ("finished_with_errors", "SomethingNew", "failed", "the service reported SomethingNew"),
+    ("processing", None, "pending", None),
+    ("queued", None, "pending", None),
+])
+def test_device_outcomes(status, description, outcome, explanation):
+    item = device_outcome({"serialNumber": "S1", "status": status, "errorCode": 808 if description else None,
+                           "errorDescription": description})
+    assert item["outcome"] == outcome
+    assert (item["explanation"] is None) if explanation is None else (explanation in item["explanation"])
+    if description:
+        assert item["error_code"] == "808"
+
+
+def test_interpret_job_and_failure_message():
+    job = interpret_job({"batchTrackingId": "t1", "status": "finished_with_errors", "devicesStatus": [
+        {"serialNumber": "A", "status": "finished"},
+        {"serialNumber": "B", "status": "finished_with_errors", "errorCode": "808",
+         "errorDescription": "ZtdDeviceAssignedToOtherTenant"},
+        {"productKey": "PK", "status": "finished_with_errors", "errorDescription": "ZtdDeviceAlreadyAssigned"}]})
+    assert (job["tracking_id"], job["succeeded"], job["failed"], job["already_present"]) == ("t1", 1, 1, 1)
+    msg = failure_message(job["devices"])
+    assert msg.startswith("B: registered to another tenant") and "code 808" in msg and "PK" not in msg

@@ -1,0 +1,94 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) partnercenter.autopilot contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+name: device_batches
+short_description: Group inventory hosts (devices) into Partner Center device batches
+version_added: 0.1.0
+description:
+  - Takes the host variables of device hosts, for example
+    C(groups['autopilot_devices'] | map('extract', hostvars)), and returns one entry per customer and batch,
+    ready to loop over with P(partnercenter.autopilot.partnercenter_device_batch#module).
+  - "Host variables read: C(partnercenter_customer_id), C(partnercenter_batch_id), C(autopilot_serial_number),
+    C(autopilot_hardware_hash), C(autopilot_product_key), C(autopilot_manufacturer), C(autopilot_model)."
+  - Hosts missing the customer, the batch, or every identity variable are named in one error.
+options:
+  _input:
+    description: List of host variable dictionaries.
+    type: list
+    elements: dict
+    required: true
+'''
+
+EXAMPLES = r'''
+- name: Register every customer's devices from inventory
+  partnercenter.autopilot.partnercenter_device_batch:
+    customer_id: "{{ item.customer_id }}"
+    batch_id: "{{ item.batch_id }}"
+    devices: "{{ item.devices }}"
+  loop: "{{ groups['autopilot_devices'] | map('extract', hostvars) | partnercenter.autopilot.device_batches }}"
+'''
+
+RETURN = r'''
+_value:
+  description: One entry per customer and batch, in inventory order.
+  type: list
+  elements: dict
+  contains:
+    customer_id:
+      description: The customer's tenant id.
+      type: str
+    batch_id:
+      description: The batch name.
+      type: str
+    devices:
+      description: Device dictionaries with C(serial_number), C(product_key), C(hardware_hash), C(manufacturer), C(model).
+      type: list
+      elements: dict
+'''
+
+from ansible.errors import AnsibleFilterError
+
+HOST_VARS = (
+    ("autopilot_serial_number", "serial_number"),
+    ("autopilot_product_key", "product_key"),
+    ("autopilot_hardware_hash", "hardware_hash"),
+    ("autopilot_manufacturer", "manufacturer"),
+    ("autopilot_model", "model"),
+)
+
+
+def device_batches(hosts):
+    if not isinstance(hosts, (list, tuple)):
+        hosts = list(hosts or [])
+    batches, order, problems = {}, [], []
+    for position, host in enumerate(hosts):
+        name = host.get("inventory_hostname") or "host #%d" % position
+        customer, batch = host.get("partnercenter_customer_id"), host.get("partnercenter_batch_id")
+        device = dict((field, host.get(var)) for var, field in HOST_VARS if host.get(var) not in (None, ""))
+        missing = [var for var, value in (("partnercenter_customer_id", customer),
+                                          ("partnercenter_batch_id", batch)) if not value]
+        if not device:
+            missing.append("one of " + ", ".join(var for var, _f in HOST_VARS[:3]))
+        if missing:
+            problems.append("%s: missing %s" % (name, ", ".join(missing)))
+            continue
+        key = (str(customer).strip().lower(), str(batch))
+        if key not in batches:
+            batches[key] = {"customer_id": str(customer).strip(), "batch_id": str(batch), "devices": []}
+            order.append(key)
+        batches[key]["devices"].append(device)
+    if problems:
+        raise AnsibleFilterError("device_batches: %d hosts cannot be placed in a batch: %s"
+                                 % (len(problems), "; ".join(problems)))
+    return [batches[key] for key in order]
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"device_batches": device_batches}

@@ -1,0 +1,85 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) partnercenter.autopilot contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: partnercenter_token
+short_description: Obtain a Partner Center access token (secure application model)
+version_added: 0.1.0
+description:
+  - Exchanges the partner's app credentials and an admin agent's refresh token (App+User) for a Partner Center
+    access token through msal, or obtains an app-only token with O(auth_flow=client_credentials).
+  - The P(partnercenter.autopilot.partnercenter_auth#role) role runs it once per play and keeps the token in a
+    C(no_log) fact. Run it yourself only with C(no_log=true) on the task, since its result holds the token.
+  - Never changes anything; also obtains the token in check mode, so check-mode plans can read Partner Center.
+author:
+  - partnercenter.autopilot contributors
+extends_documentation_fragment:
+  - partnercenter.autopilot.partnercenter.AUTH
+attributes:
+  check_mode:
+    support: full
+    description: Runs normally; obtaining a token changes nothing.
+  diff_mode:
+    support: none
+    description: Nothing to compare.
+options: {}
+notes:
+  - This module is deliberately not in the C(partnercenter) action group, whose defaults usually pass the
+    token this module produces.
+'''
+
+EXAMPLES = r'''
+- name: Obtain a token for the play
+  partnercenter.autopilot.partnercenter_token:
+    tenant_id: "{{ vault_partner_tenant_id }}"
+    client_id: "{{ vault_app_id }}"
+    client_secret: "{{ vault_app_secret }}"
+    refresh_token: "{{ vault_refresh_token }}"
+    token_cache_path: ~/.cache/partnercenter/token-cache.json
+  register: pc_token
+  no_log: true
+'''
+
+RETURN = r'''
+access_token:
+  description: The access token. Keep the task C(no_log).
+  returned: success
+  type: str
+token_type:
+  description: Always C(Bearer).
+  returned: success
+  type: str
+auth_flow:
+  description: The flow that produced the token.
+  returned: success
+  type: str
+  sample: refresh_token
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth import AuthError
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.common import (
+    AUTH_ARGUMENT_SPEC, token_provider, warn_insecure)
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict((k, dict(v)) for k, v in AUTH_ARGUMENT_SPEC.items()),
+                           supports_check_mode=True)
+    warn_insecure(module)
+    provider = token_provider(module)
+    try:
+        token = provider.get_token()
+    except AuthError as err:
+        module.fail_json(msg=str(err))
+    module.exit_json(changed=False, access_token=token, token_type="Bearer", auth_flow=module.params["auth_flow"])
+
+
+if __name__ == "__main__":
+    main()

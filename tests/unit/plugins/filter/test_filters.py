@@ -1,0 +1,81 @@
+"""The inventory filters, table-driven."""
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.partnercenter.autopilot.plugins.filter.autopilot_csv import autopilot_csv
+from ansible_collections.partnercenter.autopilot.plugins.filter.device_batches import device_batches
+
+C1 = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
+C2 = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+
+
+def host(name, customer=C1, batch="b1", **device):
+    data = {"inventory_hostname": name, "partnercenter_customer_id": customer, "partnercenter_batch_id": batch}
+    data.update(("autopilot_" + k, v) for k, v in device.items())
+    return data
+
+
+def test_groups_by_customer_and_batch_in_inventory_order():
+    hosts = [host("a", serial_number="S1", manufacturer="HP", model="x"),
+             host("b", customer=C2, batch="other", product_key="PK1"),
+             host("c", serial_number="S2", hardware_hash="HASH"),
+             host("d", customer=C1.upper(), serial_number="S3", manufacturer="HP", model="x", product_key="")]
+    out = device_batches(hosts)
+    assert [(b["customer_id"], b["batch_id"], len(b["devices"])) for b in out] == [(C1, "b1", 3), (C2, "other", 1)]
+    assert out[0]["devices"][0] == {"serial_number": "S1", "manufacturer": "HP", "model": "x"}
+    assert out[0]["devices"][1] == {"serial_number": "S2", "hardware_hash": "HASH"}
+    assert "product_key" not in out[0]["devices"][2]  # empty values are not a device field
+
+
+@pytest.mark.parametrize("bad,needle", [
+    (host("x", customer=None, serial_number="S"), "x: missing partnercenter_customer_id"),
+    (host("y", batch="", serial_number="S"), "y: missing partnercenter_batch_id"),
+    (host("z"), "z: missing one of autopilot_serial_number, autopilot_product_key, autopilot_hardware_hash"),
+    ({"autopilot_serial_number": "S"}, "host #1: missing partnercenter_customer_id, partnercenter_batch_id"),
+])
+def test_hosts_missing_variables_are_named(bad, needle):
+    with pytest.raises(AnsibleFilterError) as info:
+        device_batches([host("ok", product_key="P"), bad])
+    assert needle in str(info.value) and "ok" not in str(info.value).split(":", 2)[2]
+
+
+def test_all_bad_hosts_reported_at_once():
+    with pytest.raises(AnsibleFilterError) as info:
+        device_batches([host("a"), host("b"), host("c", product_key="P")])
+    assert "2 hosts" in str(info.value) and "a: missing" in str(info.value) and "b: missing" in str(info.value)
+
+
+def test_empty_inventory():
+    assert device_batches([]) == []
+
+
+HEADER = "Device Serial Number,Windows Product ID,Hardware Hash"
+
+
+@pytest.mark.parametrize("text,expected", [
+    (HEADER + "\nS1,,QUJD\n", [{"serial_number": "S1", "hardware_hash": "QUJD"}]),
+    ("\ufeff" + HEADER + "\r\nS1,PK1,QUJD\r\n", [{"serial_number": "S1", "product_key": "PK1", "hardware_hash": "QUJD"}]),
+    ('"Device Serial Number","Windows Product ID","Hardware Hash"\n"S1","","QUJD"\n',
+     [{"serial_number": "S1", "hardware_hash": "QUJD"}]),
+    (HEADER + ",Manufacturer name,Device model,Group Tag\nS1,,QUJD,HP,\"EliteBook 840, G8\",Sales\n",
+     [{"serial_number": "S1", "hardware_hash": "QUJD", "manufacturer": "HP", "model": "EliteBook 840, G8"}]),
+    ("device serial number , HARDWARE HASH\n  S1 , QUJD \n\n\n", [{"serial_number": "S1", "hardware_hash": "QUJD"}]),
+    (HEADER + "\n", []),
+    (b"\xef\xbb\xbf" + (HEADER + "\nS1,,QUJD\n").encode(), [{"serial_number": "S1", "hardware_hash": "QUJD"}]),
+])
+def test_autopilot_csv_reads_what_get_windowsautopilotinfo_writes(text, expected):
+    assert autopilot_csv(text) == expected
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("", "the CSV is empty"),
+    ("Serial,Hash\nS1,QUJD\n", "unknown columns 'serial', 'hash'"),
+    ("Manufacturer name,Device model\nHP,x\n", "no identity column"),
+    (HEADER + "\nS1,,QUJD\nS2,QUJD\n,,\nS3,,QUJD,extra\n", "line 3: 2 fields, the header has 3; line 5: 4 fields"),
+    (HEADER + ",Manufacturer name\n,,,HP\n", "line 2: no serial number, product id or hardware hash"),
+    (42, "expected the CSV text, got int"),
+])
+def test_autopilot_csv_errors_name_the_line(text, needle):
+    with pytest.raises(AnsibleFilterError) as info:
+        autopilot_csv(text)
+    assert needle in str(info.value)

@@ -11,7 +11,7 @@ export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export ANSIBLE_NOCOLOR := 1
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all venv collection demo test test-emulator test-unit test-integration clean
+.PHONY: all venv collection demo test pytest sanity sanity-matrix lint test-emulator test-unit test-integration clean
 
 all: test
 
@@ -33,8 +33,31 @@ collection: venv $(COLLECTION_LINK)
 demo: collection
 	$(PY) tools/demo.py
 
-test: collection
+# Everything CI runs: sanity (ansible-core of .venv), ansible-lint, then every pytest suite against the emulator.
+test: sanity lint pytest
+
+pytest: collection
 	$(PY) -m pytest -q tests
+
+sanity: venv
+	tools/sanity.sh $(BIN)/ansible-test
+
+# The ansible-core versions the collection supports (2.20+ needs Python 3.12, which these machines lack).
+SANITY_CORES := 2.17 2.18 2.19
+sanity-matrix:
+	set -e; for v in $(SANITY_CORES); do \
+	  $(PYTHON) -m venv .venv-core$$v; \
+	  .venv-core$$v/bin/pip install --quiet "ansible-core==$$v.*"; \
+	  tools/sanity.sh .venv-core$$v/bin/ansible-test; \
+	done
+
+.venv-lint/.installed: requirements-lint.txt
+	$(PYTHON) -m venv .venv-lint
+	.venv-lint/bin/pip install --quiet -r requirements-lint.txt
+	touch $@
+
+lint: collection .venv-lint/.installed
+	PATH=$(abspath .venv-lint)/bin:$$PATH .venv-lint/bin/ansible-lint --nocolor -q
 
 test-emulator: collection
 	$(PY) -m pytest -q tests/emulator
@@ -46,4 +69,4 @@ test-integration: collection
 	$(PY) -m pytest -q tests/integration
 
 clean:
-	rm -rf $(VENV) .build reports .pytest_cache
+	rm -rf $(VENV) .venv-lint .venv-core* .build reports .pytest_cache

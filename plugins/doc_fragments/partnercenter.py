@@ -10,7 +10,8 @@ __metaclass__ = type
 class ModuleDocFragment(object):
     """Connection and authentication options shared by every Partner Center module."""
 
-    _AUTH_OPTIONS = r'''
+    # Authentication options, for every module (partnercenter_token uses only these).
+    AUTH = r'''
 options:
   tenant_id:
     description:
@@ -82,16 +83,14 @@ options:
       - Falls back to E(PARTNERCENTER_TIMEOUT).
     type: int
     default: 60
-'''
-
-    # Authentication alone, for partnercenter_token.
-    AUTH = _AUTH_OPTIONS + r'''
 requirements:
   - requests
   - msal
 '''
 
-    DOCUMENTATION = _AUTH_OPTIONS + r'''
+    # Where and with which token: the Partner Center modules add these to AUTH.
+    DOCUMENTATION = r'''
+options:
   base_url:
     description:
       - Partner Center REST API endpoint.
@@ -104,9 +103,6 @@ requirements:
         in the C(partnercenter_access_token) fact. When given, the other authentication options are not used.
       - Falls back to E(PARTNERCENTER_ACCESS_TOKEN).
     type: str
-requirements:
-  - requests
-  - msal (unless O(access_token) is given)
 notes:
   - The C(partnercenter) action group holds every Partner Center module but the token module, so one
     C(module_defaults) entry (C(group/partnercenter.autopilot.partnercenter)) passes the connection options.

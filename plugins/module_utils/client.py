@@ -391,7 +391,7 @@ class PartnerCenterClient(object):
 def _refused(err):
     """True when the connection was never established, so nothing reached the server."""
     reason = err
-    for _ in range(5):
+    for _depth in range(5):  # urllib3 wraps the cause a few levels deep
         if isinstance(reason, NewConnectionError):
             return True
         nxt = getattr(reason, "reason", None) or (reason.args[0] if getattr(reason, "args", None) else None)

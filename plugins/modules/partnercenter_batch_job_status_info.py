@@ -16,9 +16,10 @@ description:
   - Optionally waits until the job is C(finished) or C(finished_with_errors).
   - Never changes anything.
 author:
-  - partnercenter.autopilot contributors
+  - partnercenter.autopilot maintainers (@partnercenter-autopilot)
 extends_documentation_fragment:
   - partnercenter.autopilot.partnercenter
+  - partnercenter.autopilot.partnercenter.auth
 attributes:
   check_mode:
     support: full

@@ -21,9 +21,10 @@ description:
   - An upload whose answer was lost is never sent again blindly. The batch is read again and only what is
     still missing is sent.
 author:
-  - partnercenter.autopilot contributors
+  - partnercenter.autopilot maintainers (@partnercenter-autopilot)
 extends_documentation_fragment:
   - partnercenter.autopilot.partnercenter
+  - partnercenter.autopilot.partnercenter.auth
 attributes:
   check_mode:
     support: full
@@ -356,8 +357,8 @@ class BatchRun(object):
     def note_progress(self, body):
         info = interpret_job(body)
         done = sum(1 for d in info["devices"] if d["status"] in FINAL_JOB_STATUSES)
-        self.progress.append("job %s: %s, %d/%d devices done" % (info["tracking_id"], info["status"], done,
-                                                                  len(info["devices"])))
+        total = len(info["devices"])
+        self.progress.append("job %s: %s, %d/%d devices done" % (info["tracking_id"], info["status"], done, total))
 
     def fail(self, msg, **extra):
         if self.module._verbosity >= 1 and self.progress:

@@ -16,9 +16,10 @@ description:
   - A batch that does not exist gives RV(batches=[]), not a failure.
   - Never changes anything.
 author:
-  - partnercenter.autopilot contributors
+  - partnercenter.autopilot maintainers (@partnercenter-autopilot)
 extends_documentation_fragment:
   - partnercenter.autopilot.partnercenter
+  - partnercenter.autopilot.partnercenter.auth
 attributes:
   check_mode:
     support: full

@@ -18,9 +18,9 @@ description:
     C(no_log) fact. Run it yourself only with C(no_log=true) on the task, since its result holds the token.
   - Never changes anything; also obtains the token in check mode, so check-mode plans can read Partner Center.
 author:
-  - partnercenter.autopilot contributors
+  - partnercenter.autopilot maintainers (@partnercenter-autopilot)
 extends_documentation_fragment:
-  - partnercenter.autopilot.partnercenter.AUTH
+  - partnercenter.autopilot.partnercenter.auth
 attributes:
   check_mode:
     support: full

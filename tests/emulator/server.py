@@ -472,7 +472,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.decoded_path.startswith("/_emulator/"):
             return self._control()
         entry = {"time": time.time(), "method": self.command, "path": self.decoded_path, "raw_path": split.path,
-                 "query": split.query, "headers": {k: v for k, v in self.headers.items()},
+                 "query": split.query, "headers": dict(self.headers.items()),
                  "body": self._parsed_body(), "status": None, "fault": None}
         with emu.lock:
             emu.log.append(entry)

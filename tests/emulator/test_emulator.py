@@ -306,7 +306,7 @@ def test_no_relationship(emulator, api):
 # ----- faults and the log ----------------------------------------------------------------------------------
 def test_fault_429_with_retry_after_then_success(emulator, api):
     emulator.add_fault("status", method="GET", path="/deviceBatches$", status=429, retry_after=3, times=2)
-    first, second, third = (api("GET", "/deviceBatches") for _ in range(3))
+    first, second, third = (api("GET", "/deviceBatches") for _attempt in range(3))
     assert (first.status_code, second.status_code, third.status_code) == (429, 429, 200)
     assert first.headers["Retry-After"] == "3" and first.json()["description"]
 
@@ -366,7 +366,7 @@ def test_command_line_emulator(tmp_path):
                              str(tmp_path)], cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
                             stdout=subprocess.PIPE)
     try:
-        for _ in range(100):
+        for _attempt in range(100):
             if info.exists():
                 break
             time.sleep(0.1)

@@ -58,7 +58,7 @@ def run_playbook(playbook, env, extra_vars=None, args=(), inventory=None, timeou
         cmd += ["-e", "@" + extra_vars]
     cmd += list(args)
     return subprocess.run(cmd, cwd=ROOT, env=ansible_env(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, check=False)
 
 
 @pytest.fixture

@@ -159,7 +159,7 @@ def test_plan_matches_by_serial_and_product_key_case_insensitively():
                      ("b", {"serialNumber": "S4", "oemManufacturerName": "Dell", "modelName": "840"}),
                      ("b", {"serialNumber": "GONE", "id": "dev-gone"}))
     p = plan(desired, reg, batch_id="b", purge=True)
-    assert [d.serial_number or d.product_key for d, _ in p.already_present] == ["abc-1", "pk-2", "S3"]
+    assert [d.serial_number or d.product_key for d, _found in p.already_present] == ["abc-1", "pk-2", "S3"]
     assert [d.label() for d in p.to_add][0] == "serial S4"  # same serial, other manufacturer: another device
     assert p.unverifiable == [p.to_add[1]]
     assert sorted(d.serial_number for d in p.to_remove) == ["GONE", "S4"]

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# ansible-test sanity on a copy of the collection at .../ansible_collections/partnercenter/autopilot.
+# Usage: tools/sanity.sh PATH-TO-ANSIBLE-TEST [extra ansible-test args]
+# The copy lives outside this repository: inside it, git would hide the copy (it is ignored) from ansible-test.
+set -euo pipefail
+ansible_test=$(cd "$(dirname "$1")" && pwd)/$(basename "$1"); shift
+root=$(cd "$(dirname "$0")/.." && pwd)
+version=$("$(dirname "$ansible_test")/python" -c 'import ansible; print(ansible.__version__)')
+work=${SANITY_DIR:-${TMPDIR:-/tmp}/partnercenter-autopilot-sanity-$version}
+dest=$work/ansible_collections/partnercenter/autopilot
+# ansible-test bootstraps pip in each test venv with a script from a host this network cannot reach;
+# tools/get_pip_offline.py does the same from ensurepip and PyPI.
+pip_version=$("$(dirname "$ansible_test")/python" - <<'PY'
+import inspect, re
+import ansible_test._internal.python_requirements as m
+print(re.search(r"pip='([0-9.]+)'", inspect.getsource(m)).group(1))
+PY
+)
+mkdir -p "$HOME/.ansible/test/cache"
+cp "$root/tools/get_pip_offline.py" "$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
+rm -rf "$work"
+mkdir -p "$dest"
+(cd "$root" && git ls-files -co --exclude-standard | tar -cf - -T -) | tar -xf - -C "$dest"
+cd "$dest"
+git init -q && git add -A  # ansible-test lists targets with git when there is a repository
+"$ansible_test" sanity --local --requirements --python 3.11 "$@"

@@ -124,7 +124,7 @@ class MsalTokenProvider(object):
             except (IOError, OSError, ValueError) as err:
                 raise AuthError("cannot read token_cache_path %s: %s" % (token_cache_path, err))
         authority_url = "%s/%s" % ((authority or DEFAULT_AUTHORITY).rstrip("/"), tenant_id)
-        session = make_session(ca_path, validate_certs, timeout)
+        session = make_session(ca_path, validate_certs, timeout, retry_transient=True)
         try:
             self.app = msal.ConfidentialClientApplication(
                 client_id, client_credential=credential, authority=authority_url, http_client=session,

@@ -23,8 +23,10 @@ except ImportError:  # pragma: no cover - Python 2 is not supported by ansible-c
 REQUESTS_IMPORT_ERROR = None
 try:
     import requests
+    from requests.adapters import HTTPAdapter
     from requests.exceptions import ConnectTimeout, SSLError
-    from urllib3.exceptions import NewConnectionError
+    from urllib3.exceptions import NewConnectionError, SSLError as Urllib3SSLError
+    from urllib3.util.retry import Retry
     HAS_REQUESTS = True
 except ImportError:
     HAS_REQUESTS = False
@@ -104,12 +106,31 @@ class VerifyingSession(requests.Session if HAS_REQUESTS else object):
         return super(VerifyingSession, self).request(method, url, **kwargs)
 
 
-def make_session(ca_path=None, validate_certs=True, timeout=60):
+class _TransientRetry(Retry if HAS_REQUESTS else object):
+    """urllib3 retries, except for TLS failures: an untrusted certificate does not get better by waiting."""
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+        if isinstance(error, Urllib3SSLError):
+            raise error
+        return super(_TransientRetry, self).increment(method, url, response, error, _pool, _stacktrace)
+
+
+def make_session(ca_path=None, validate_certs=True, timeout=60, retry_transient=False):
+    """A session that keeps the TLS setting; retry_transient is for the token endpoint (see below)."""
     if not validate_certs:
         verify = False
     else:
         verify = ca_path or True
-    return VerifyingSession(verify, timeout)
+    session = VerifyingSession(verify, timeout)
+    if retry_transient:
+        # msal leaves retries to the http client it is given. Token requests may be repeated (redeeming a
+        # refresh token twice is harmless), so throttling and transient faults are retried here, honouring
+        # Retry-After; the last answer is handed to msal, which turns it into a readable error.
+        retry = _TransientRetry(total=5, connect=3, read=2, status=5, backoff_factor=0.5,
+                                status_forcelist=RETRY_STATUSES, allowed_methods=None,
+                                respect_retry_after_header=True, raise_on_status=False)
+        session.mount("https://", HTTPAdapter(max_retries=retry))
+    return session
 
 
 def parse_location(location):
@@ -143,7 +164,7 @@ class PartnerCenterClient(object):
     """Partner Center device endpoints over one session, with retries, paging and readable errors."""
 
     def __init__(self, base_url, token_provider, ca_path=None, validate_certs=True, timeout=60,
-                 correlation_id=None, user_agent=USER_AGENT, max_attempts=6, retry_budget=300.0,
+                 correlation_id=None, user_agent=USER_AGENT, max_attempts=10, retry_budget=300.0,
                  backoff_base=1.0, backoff_cap=60.0, chunk_size=MAX_DEVICES_PER_REQUEST, sleep=time.sleep,
                  secrets=None):
         if not HAS_REQUESTS:

@@ -257,6 +257,7 @@ from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices im
     validate_target)
 
 MAX_RESOLUTIONS = 3
+LOST_ANSWER_GRACE = 10.0
 
 
 def label(device):
@@ -278,6 +279,8 @@ class BatchRun(object):
                            jobs=[], job_status=None, added=[], already_present=[], removed=[], devices=[],
                            plan=dict(would_add=[], would_remove=[], already_present=[], unverifiable=[]))
         self.progress = []
+        self.recovered = []     # sent in a request whose answer was lost, found registered on re-reading
+        self.late_present = []  # registered by someone else while this run was uploading
 
     # ----- reading ---------------------------------------------------------------------------------------
     def settled_batches(self):
@@ -308,22 +311,32 @@ class BatchRun(object):
 
     # ----- writing ---------------------------------------------------------------------------------------
     def upload(self, to_add, exists):
-        """Send to_add; when an answer is lost, re-read and send only what is still missing."""
+        """Send to_add; when an answer is lost, re-read and send only what is still missing.
+
+        Devices of the lost request that turn out to be registered were registered by this run (recovered).
+        """
         sent = []
         for _attempt in range(MAX_RESOLUTIONS + 1):
+            done = 0
             try:
                 for job in self.client.upload(self.customer, self.batch_id, to_add, create=not exists):
                     exists = True
+                    done += len(job["devices"])
                     sent.append(job)
                     self.record_job(job)
                 return sent
             except OutcomeUnknownError as err:
+                lost = set(id(d) for d in to_add[done:done + self.client.chunk_size])
                 self.module.warn("%s: resolving by reading the batch again" % err)
+                # The request may still be on its way through the service; give it time to land before reading.
+                time.sleep(max(0.0, min(self.p["timeout"], LOST_ANSWER_GRACE, self.deadline - time.time())))
                 batches = self.settled_batches()
                 exists = self.batch_id in batches
-                current = plan(to_add, self.registered(batches), self.batch_id)
-                verified = [d for d in to_add if d not in current.to_add]
-                self.result["already_present"].extend(d.identity() for d in verified)
+                current = plan(to_add[done:], self.registered(batches), self.batch_id)
+                missing = set(id(d) for d in current.to_add)
+                for device in to_add[done:]:
+                    if id(device) not in missing:
+                        (self.recovered if id(device) in lost else self.late_present).append(device)
                 to_add = current.to_add
                 if not to_add:
                     return sent
@@ -409,6 +422,9 @@ class BatchRun(object):
                 self.result["job_status"] = "queued" if jobs else None
             elif jobs:
                 self.report(self.wait_for(jobs))
+            self.result["added"].extend(d.identity() for d in self.recovered)
+            self.result["already_present"].extend(d.identity() for d in self.late_present)
+            self.result["changed"] = self.result["changed"] or bool(self.recovered)
         if self.module._verbosity >= 1 and self.progress:
             self.result["progress"] = self.progress
         return self.result
@@ -458,6 +474,9 @@ def main():
     if p["state"] == "absent" and p["devices"] is None and not p["force"]:
         module.fail_json(msg="state=absent without devices removes every device of batch %s: set force: true to "
                              "confirm" % p["batch_id"])
+    if p["state"] == "present" and not desired and not p["purge"]:
+        module.fail_json(msg="devices is empty: there is nothing to register in batch %s (an inventory filter "
+                             "that matched no host?)" % p["batch_id"])
     if p["state"] == "present" and p["purge"] and not desired and not p["force"]:
         module.fail_json(msg="purge with an empty device list removes every device of batch %s: set force: true "
                              "to confirm" % p["batch_id"])

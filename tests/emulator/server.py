@@ -63,7 +63,11 @@ class TokenError(Exception):
 
 
 class Fault:
-    """One injected misbehaviour. action: status | delay | drop | drop_after_apply."""
+    """One injected misbehaviour. action: status | delay | drop | drop_after_apply | expire_tokens.
+
+    expire_tokens expires every access token issued so far, then handles the request (which therefore gets a
+    401): a token that runs out mid-run, at a chosen request.
+    """
 
     def __init__(self, action, method=None, path=None, times=1, status=503, retry_after=None, seconds=0.0,
                  code=None, description=None):
@@ -235,10 +239,13 @@ class Emulator:
         return self.requests("POST", r"/oauth2/v2\.0/token$")
 
     def uploaded_devices(self):
-        """Every device sent in an upload POST, in order (for duplicate-upload assertions)."""
+        """Every device of every upload the service accepted (202, or applied with the answer dropped), in order.
+
+        Uploads refused before processing (429, 503, validation errors) are not counted: they registered nothing.
+        """
         sent = []
         for entry in self.writes():
-            if entry["method"] != "POST" or entry["status"] is None:
+            if entry["method"] != "POST" or entry["status"] not in (202, "dropped"):
                 continue
             body = entry["body"]
             devices = body if isinstance(body, list) else _ci_get(body, "Devices")
@@ -482,6 +489,8 @@ class _Handler(BaseHTTPRequestHandler):
                 entry["fault"] = fault.describe()
         if fault and fault.action == "delay":
             time.sleep(fault.seconds)
+        elif fault and fault.action == "expire_tokens":
+            emu.expire_access_tokens()
         elif fault and fault.action == "drop":
             self.close_connection = True
             return None

@@ -124,3 +124,21 @@ def test_microsoft_hosts():
     assert is_microsoft_host("https://login.microsoftonline.com/tenant")
     assert is_microsoft_host("https://login.microsoftonline.us")
     assert not is_microsoft_host("https://127.0.0.1:8443/tenant")
+
+
+@pytest.mark.parametrize("status,retry_after", [(429, 1), (503, None), (500, None)])
+def test_token_endpoint_throttling_and_faults_are_retried(emulator, status, retry_after):
+    emulator.add_fault("status", method="POST", path="/oauth2/v2.0/token$", status=status, retry_after=retry_after,
+                       times=2)
+    assert make(emulator).get_token()
+    attempts = emulator.token_requests()
+    assert [e["status"] for e in attempts] == [status, status, 200]
+    if retry_after:
+        assert all(b["time"] - a["time"] >= 0.95 for a, b in zip(attempts, attempts[1:]))
+
+
+def test_token_endpoint_throttled_for_too_long_gives_a_clear_error(emulator):
+    emulator.add_fault("status", method="POST", path="/oauth2/v2.0/token$", status=429, retry_after=0, times=None)
+    with pytest.raises(AuthError, match="Entra ID refused the token request"):
+        make(emulator).get_token()
+    assert len(emulator.token_requests()) == 6  # the first try and five retries

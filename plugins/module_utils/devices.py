@@ -37,7 +37,9 @@ HASH_MIN_BYTES = 100
 HASH_MAX_BYTES = 16 * 1024
 MAX_LENGTH = {"serial_number": 128, "product_key": 64, "manufacturer": 256, "model": 256}
 ASCII_ONLY = ("serial_number", "product_key")
-CONTROL_RE = re.compile(u"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Control characters, and invisible or direction-changing format characters that would make a serial
+# number look like another one in reports.
+CONTROL_RE = re.compile(u"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 MAX_REPORTED_ERRORS = 50
 
 FINAL_STATUSES = ("finished", "finished_with_errors")

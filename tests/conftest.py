@@ -1,4 +1,5 @@
 """Shared fixtures: a running emulator per test (TLS material made once per session)."""
+import json
 import os
 import shutil
 import tempfile
@@ -6,12 +7,13 @@ import tempfile
 import pytest
 
 from tests.emulator import Emulator, make_server_tls
+from tests.playbooks import MODULE_PLAY, Run, run_playbook
 
 
 @pytest.fixture(scope="session")
 def emulator_tls():
     directory = tempfile.mkdtemp(prefix="pc-emulator-tls-")
-    paths = make_server_tls(directory)
+    make_server_tls(directory)
     yield directory
     shutil.rmtree(directory, ignore_errors=True)
 
@@ -39,3 +41,26 @@ def pc_env(emulator):
         "PARTNERCENTER_REFRESH_TOKEN": emulator._initial_refresh_token,
     })
     return env
+
+
+@pytest.fixture
+def run_module(tmp_path, pc_env):
+    """run_module(name, args, check=False, diff=False, env=None, verbosity=0) -> Run with .result."""
+    counter = {"n": 0}
+
+    def _run(module, module_args, check=False, diff=False, env=None, verbosity=0):
+        counter["n"] += 1
+        n = counter["n"]
+        play = tmp_path / ("play%d.yml" % n)
+        # Arguments are written into the play as JSON (valid YAML), the way a user writes them, not templated.
+        play.write_text(MODULE_PLAY.format(module=module, args=json.dumps(module_args)))
+        result_path = tmp_path / ("result%d.json" % n)
+        extra = tmp_path / ("vars%d.json" % n)
+        extra.write_text(json.dumps({"result_path": str(result_path)}))
+        args = (["--check"] if check else []) + (["--diff"] if diff else []) + (["-" + "v" * verbosity] if verbosity else [])
+        proc = run_playbook(str(play), env or pc_env, str(extra), args)
+        result = json.loads(result_path.read_text()) if result_path.exists() else None
+        run = Run(proc, result)
+        assert proc.returncode == 0, run
+        return run
+    return _run

@@ -103,6 +103,13 @@ options:
         in the C(partnercenter_access_token) fact. When given, the other authentication options are not used.
       - Falls back to E(PARTNERCENTER_ACCESS_TOKEN).
     type: str
+  secrets_file:
+    description:
+      - Path of a JSON file holding any of O(access_token), O(client_secret) and O(refresh_token).
+      - The collection's action plugins write it (mode 0600, in the task's private temporary directory, removed
+        afterwards) so that secrets never appear among module arguments, which Ansible prints with
+        E(ANSIBLE_DEBUG) whatever C(no_log) says. There is no need to set it yourself.
+    type: path
 notes:
   - The C(partnercenter) action group holds every Partner Center module but the token module, so one
     C(module_defaults) entry (C(group/partnercenter.autopilot.partnercenter)) passes the connection options.

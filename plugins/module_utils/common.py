@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth import (
@@ -38,8 +40,12 @@ AUTH_ARGUMENT_SPEC = dict(
 ARGUMENT_SPEC = dict(
     base_url=dict(type="str", default=DEFAULT_BASE_URL, fallback=_env("BASE_URL")),
     access_token=dict(type="str", no_log=True, fallback=_env("ACCESS_TOKEN")),
+    secrets_file=dict(type="path", no_log=False),
     **AUTH_ARGUMENT_SPEC
 )
+SECRET_OPTIONS = ("access_token", "client_secret", "refresh_token")
+INSECURE_WARNING = ("validate_certs is false: TLS certificates are not checked, so the token and devices can be "
+                    "read by anyone between you and the server. Use ca_path to trust a private CA instead.")
 
 
 def argument_spec(**extra):
@@ -57,21 +63,49 @@ def check_libraries(module, need_msal=False):
 
 def warn_insecure(module):
     if not module.params["validate_certs"]:
-        module.warn("validate_certs is false: TLS certificates are not checked, so the token and devices can be "
-                    "read by anyone between you and the server. Use ca_path to trust a private CA instead.")
+        module.warn(INSECURE_WARNING)
+
+
+def load_secrets(module):
+    """Merge the secret options the action plugin passed through secrets_file (see plugin_utils)."""
+    path = module.params.get("secrets_file")
+    if not path:
+        return
+    try:
+        with open(path) as handle:
+            secrets = json.load(handle)
+    except (IOError, OSError, ValueError) as err:
+        module.fail_json(msg="cannot read secrets_file %s: %s" % (path, err))
+    if not isinstance(secrets, dict):
+        module.fail_json(msg="secrets_file %s must hold a JSON object" % path)
+    for name in SECRET_OPTIONS:
+        if secrets.get(name) and not module.params.get(name):
+            module.no_log_values.add(secrets[name])
+            module.params[name] = secrets[name]
+
+
+def provider_from_params(p):
+    """The msal provider for a dict of auth options (module params or action plugin args)."""
+    return MsalTokenProvider(
+        tenant_id=p["tenant_id"], client_id=p["client_id"], client_secret=p["client_secret"],
+        client_certificate_path=p["client_certificate_path"],
+        client_certificate_thumbprint=p["client_certificate_thumbprint"], refresh_token=p["refresh_token"],
+        flow=p["auth_flow"], authority=p["authority"], token_cache_path=p["token_cache_path"],
+        ca_path=p["ca_path"], validate_certs=p["validate_certs"], timeout=p["timeout"])
+
+
+def acquire_token(p):
+    """An access token for the auth options in p; raises AuthError with a message safe to show."""
+    if not HAS_MSAL:
+        raise AuthError("the Python library msal is required on the controller")
+    return provider_from_params(p).get_token()
 
 
 def token_provider(module):
     """The msal provider built from the module's auth options."""
-    p = module.params
     check_libraries(module, need_msal=True)
     try:
-        return MsalTokenProvider(
-            tenant_id=p["tenant_id"], client_id=p["client_id"], client_secret=p["client_secret"],
-            client_certificate_path=p["client_certificate_path"],
-            client_certificate_thumbprint=p["client_certificate_thumbprint"], refresh_token=p["refresh_token"],
-            flow=p["auth_flow"], authority=p["authority"], token_cache_path=p["token_cache_path"],
-            ca_path=p["ca_path"], validate_certs=p["validate_certs"], timeout=p["timeout"])
+        return provider_from_params(module.params)
     except AuthError as err:
         module.fail_json(msg=str(err))
 
@@ -94,6 +128,7 @@ def client_from_module(module, **kwargs):
     p = module.params
     check_libraries(module)
     warn_insecure(module)
+    load_secrets(module)
     if p["access_token"]:
         provider = StaticTokenProvider(p["access_token"])
     else:

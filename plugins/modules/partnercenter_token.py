@@ -66,16 +66,18 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth import AuthError
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.common import (
-    AUTH_ARGUMENT_SPEC, token_provider, warn_insecure)
+    AUTH_ARGUMENT_SPEC, acquire_token, check_libraries, warn_insecure)
 
 
 def main():
+    # The collection's action plugin of the same name obtains the token on the controller instead of running
+    # this code; it stays so the module also works where action plugins are bypassed.
     module = AnsibleModule(argument_spec=dict((k, dict(v)) for k, v in AUTH_ARGUMENT_SPEC.items()),
                            supports_check_mode=True)
     warn_insecure(module)
-    provider = token_provider(module)
+    check_libraries(module, need_msal=True)
     try:
-        token = provider.get_token()
+        token = acquire_token(module.params)
     except AuthError as err:
         module.fail_json(msg=str(err))
     module.exit_json(changed=False, access_token=token, token_type="Bearer", auth_flow=module.params["auth_flow"])

@@ -4,7 +4,7 @@ import os
 import pytest
 
 from tests.emulator import make_client_certificate
-from tests.integration.conftest import ROOT, run_playbook
+from tests.playbooks import ROOT, run_playbook
 
 PLAY = """
 - name: Many hosts, one token

@@ -1,8 +1,6 @@
 """Helpers shared by the fault, kill, bad-input and secrets suites."""
 import collections
 
-from tests.integration.conftest import run_module  # noqa: F401  (fixture re-exported for this package)
-
 
 def upload_counts(emulator):
     """How often each device (by serial, product key or hash) was uploaded in an accepted request."""

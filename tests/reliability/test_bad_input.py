@@ -7,7 +7,7 @@ import json
 import resource
 
 from tests.helpers import CUSTOMER, hw_hash
-from tests.integration.conftest import run_playbook
+from tests.playbooks import run_playbook
 
 MODULE = "partnercenter.autopilot.partnercenter_device_batch"
 GOOD = {"serial_number": "GOOD-1", "manufacturer": "Contoso", "model": "Laptop 7"}

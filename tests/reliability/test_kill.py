@@ -13,7 +13,7 @@ import time
 import pytest
 
 from tests.helpers import CUSTOMER, device
-from tests.integration.conftest import BIN, MODULE_PLAY, ROOT, ansible_env
+from tests.playbooks import BIN, MODULE_PLAY, ROOT, ansible_env
 from tests.reliability.conftest import assert_converged
 
 DEVICES = 1200  # three chunks of at most 500

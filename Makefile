@@ -11,7 +11,7 @@ export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export ANSIBLE_NOCOLOR := 1
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all venv collection demo test pytest sanity sanity-matrix lint test-emulator test-unit test-integration clean
+.PHONY: all venv collection demo test pytest sanity sanity-matrix lint bench test-emulator test-unit test-integration clean
 
 all: test
 
@@ -58,6 +58,10 @@ sanity-matrix:
 
 lint: collection .venv-lint/.installed
 	PATH=$(abspath .venv-lint)/bin:$$PATH .venv-lint/bin/ansible-lint --nocolor -q
+
+# Performance figures (not part of make test): see docs/performance.md.
+bench: collection
+	$(PY) -m tests.benchmarks.bench_noop_rerun --devices 5000 --repeat 3
 
 test-emulator: collection
 	$(PY) -m pytest -q tests/emulator

@@ -32,7 +32,7 @@ except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import chunks
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import chunks, lower_keys
 
 VERSION = "0.1.0"
 DEFAULT_BASE_URL = "https://api.partnercenter.microsoft.com"
@@ -154,10 +154,6 @@ def _retry_after(response):
         if parsed:
             return max(0.0, email.utils.mktime_tz(parsed) - time.time())
     return None
-
-
-def _case_insensitive(body):
-    return dict((k.lower(), v) for k, v in body.items()) if isinstance(body, dict) else {}
 
 
 class PartnerCenterClient(object):
@@ -282,7 +278,7 @@ class PartnerCenterClient(object):
     @staticmethod
     def _body(response):
         try:
-            return _case_insensitive(response.json())
+            return lower_keys(response.json())
         except ValueError:
             return {}
 
@@ -313,13 +309,13 @@ class PartnerCenterClient(object):
         items, token, seen = [], None, set()
         while True:
             headers = {"MS-ContinuationToken": token} if token else None
-            body = _case_insensitive(self.request("GET", path, headers=headers, customer_id=customer_id).json())
+            body = lower_keys(self.request("GET", path, headers=headers, customer_id=customer_id).json())
             items.extend(body.get("items") or [])
             token = body.get("continuationtoken")
             if not token:
-                nxt = _case_insensitive(_case_insensitive(body.get("links")).get("next"))
+                nxt = lower_keys(lower_keys(body.get("links")).get("next"))
                 for header in nxt.get("headers") or []:
-                    header = _case_insensitive(header)
+                    header = lower_keys(header)
                     if str(header.get("key", "")).lower() == "ms-continuationtoken":
                         token = header.get("value")
             if not token:
@@ -386,7 +382,7 @@ class PartnerCenterClient(object):
         delay = poll_interval
         while True:
             status = self.job_status(customer_id, tracking_id)
-            state = _case_insensitive(status).get("status")
+            state = lower_keys(status).get("status")
             if progress:
                 progress(status)
             if state in FINAL_JOB_STATUSES:

@@ -69,6 +69,13 @@ class DeviceValidationError(ValueError):
         super(DeviceValidationError, self).__init__("Invalid input: " + text)
 
 
+def lower_keys(mapping):
+    """A response object with lower-cased keys: Partner Center answers camelCase, the SDK sends PascalCase."""
+    if not isinstance(mapping, dict):
+        return {}
+    return dict((k.lower(), v) for k, v in mapping.items() if isinstance(k, str))
+
+
 def _norm(value):
     return value.strip().upper() if value else None
 
@@ -92,7 +99,7 @@ class Device(object):
     @classmethod
     def from_api(cls, item, batch_id=None):
         """A device from a Partner Center response (camelCase; read case-insensitively)."""
-        lowered = dict((k.lower(), v) for k, v in (item or {}).items() if isinstance(k, str))
+        lowered = lower_keys(item)
 
         def get(name):
             value = lowered.get(name.lower())
@@ -356,7 +363,7 @@ def explain(description):
 
 def device_outcome(status_item):
     """One entry of a job's devicesStatus, in the collection's snake_case form."""
-    lowered = dict((k.lower(), v) for k, v in (status_item or {}).items() if isinstance(k, str))
+    lowered = lower_keys(status_item)
     description = lowered.get("errordescription") or None
     code = lowered.get("errorcode")
     status = lowered.get("status") or "unknown"
@@ -382,7 +389,7 @@ def device_outcome(status_item):
 
 def interpret_job(job):
     """A batchJobStatus body → tracking id, status, times, per-device outcomes and counts."""
-    lowered = dict((k.lower(), v) for k, v in (job or {}).items() if isinstance(k, str))
+    lowered = lower_keys(job)
     devices = [device_outcome(d) for d in lowered.get("devicesstatus") or []]
     return {
         "tracking_id": lowered.get("batchtrackingid"),

@@ -20,13 +20,7 @@ author:
 extends_documentation_fragment:
   - partnercenter.autopilot.partnercenter
   - partnercenter.autopilot.partnercenter.auth
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Read-only.
+  - partnercenter.autopilot.attributes.info_module
 options:
   customer_id:
     description: The customer's tenant id (GUID).

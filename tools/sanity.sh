@@ -6,7 +6,9 @@ set -euo pipefail
 ansible_test=$(cd "$(dirname "$1")" && pwd)/$(basename "$1"); shift
 root=$(cd "$(dirname "$0")/.." && pwd)
 version=$("$(dirname "$ansible_test")/python" -c 'import ansible; print(ansible.__version__)')
-work=${SANITY_DIR:-${TMPDIR:-/tmp}/partnercenter-autopilot-sanity-$version}
+# A directory of its own per run: two runs sharing one would delete each other's copy.
+work=$(mktemp -d "${TMPDIR:-/tmp}/partnercenter-autopilot-sanity-$version.XXXXXX")
+trap 'rm -rf "$work"' EXIT
 dest=$work/ansible_collections/partnercenter/autopilot
 # ansible-test bootstraps pip in each test venv with a script from a host this network cannot reach;
 # tools/get_pip_offline.py does the same from ensurepip and PyPI.
@@ -18,7 +20,6 @@ PY
 )
 mkdir -p "$HOME/.ansible/test/cache"
 cp "$root/tools/get_pip_offline.py" "$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
-rm -rf "$work"
 mkdir -p "$dest"
 (cd "$root" && git ls-files -co --exclude-standard | tar -cf - -T -) | tar -xf - -C "$dest"
 cd "$dest"

@@ -447,6 +447,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         super().handle_one_request()
 
+    def finish(self):
+        if self.wfile is None:  # the TLS handshake failed: nothing to flush
+            self.connection.close()
+            return
+        super().finish()
+
     def log_message(self, format, *args):  # noqa: A002 - signature fixed by http.server
         return
 

@@ -164,7 +164,7 @@ def test_missing_expired_and_app_only_tokens(emulator, api):
 
 
 def test_create_list_add_and_job_progression(emulator, api):
-    emulator.queue_seconds, emulator.process_seconds = 0.3, 0.3
+    emulator.queue_seconds, emulator.process_seconds = 1.0, 1.0
     devices = [{"SerialNumber": "SN-%d" % i, "HardwareHash": a_hash("h%d" % i),
                 "Attributes": {"ObjectType": "Device"}} for i in range(3)]
     resp = api("POST", "/deviceBatches", {"BatchId": "Test batch", "Devices": devices,
@@ -178,7 +178,7 @@ def test_create_list_add_and_job_progression(emulator, api):
     batches = api("GET", "/deviceBatches").json()
     assert batches["items"][0]["id"] == "Test batch" and batches["items"][0]["status"] == "queued"
     assert batches["items"][0]["devicesLink"]["uri"].endswith("/deviceBatches/Test batch/devices")
-    time.sleep(0.35)
+    time.sleep(max(0.0, emulator.jobs[tracking]["created"] + 1.2 - time.time()))
     assert api("GET", "/batchJobStatus/" + tracking).json()["status"] == "processing"
     job = api.wait(resp.headers["Location"])
     assert job["status"] == "finished" and all(d["status"] == "finished" and d["deviceId"] for d in job["devicesStatus"])

@@ -16,15 +16,17 @@ def start_upload(emulator, run_module, devices, batch_id="b1"):
 
 
 def test_wait_through_queued_and_processing(emulator, run_module):
-    emulator.queue_seconds, emulator.process_seconds = 1.0, 1.0
+    emulator.queue_seconds, emulator.process_seconds = 3.0, 2.0
     up = start_upload(emulator, run_module, [device(0), device(1)])
     r = run_module(STATUS, {"customer_id": CUSTOMER, "tracking_id": up["tracking_id"], "wait": True,
                             "poll_interval": 0.2}).result
     job = r["job"]
     assert r["changed"] is False and job["status"] == "finished" and job["succeeded"] == 2 and job["failed"] == 0
     assert job["started_time"] and job["completed_time"] and job["tracking_id"] == up["tracking_id"]
-    polls = [e["body"] for e in emulator.requests("GET", "/batchJobStatus/")]
-    assert len(polls) >= 3
+    polls = emulator.requests("GET", "/batchJobStatus/")
+    finished_at = emulator.jobs[up["tracking_id"]]["created"] + emulator.queue_seconds + emulator.process_seconds
+    assert polls[0]["time"] < finished_at <= polls[-1]["time"], "the module must have polled an unfinished job"
+    assert len(polls) >= 2
     assert {d["device_id"] is not None for d in job["devices"]} == {True}
     assert len(emulator.writes()) == 1  # only the upload; the info module wrote nothing
 

@@ -173,19 +173,25 @@ def test_validate_certs_false_connects(emulator):
     assert client.list_batches(CUSTOMER) == []
 
 
-def test_wait_for_job_backs_off_and_times_out(emulator, client):
+def test_wait_for_job_backs_off_and_times_out(emulator):
+    slept = []
+
+    def recording_sleep(seconds):
+        slept.append(seconds)
+        time.sleep(seconds)
+
+    client = PartnerCenterClient(emulator.url, provider(emulator), ca_path=emulator.ca_path, sleep=recording_sleep)
     emulator.jobs_never_finish = True
     job = client.create_batch(CUSTOMER, "b", [{"ProductKey": "K"}])
     seen = []
     started = time.time()
     with pytest.raises(JobTimeoutError) as info:
         client.wait_for_job(CUSTOMER, job["tracking_id"], timeout=1.0, poll_interval=0.2, progress=seen.append)
-    assert 0.9 <= time.time() - started < 2
+    assert 0.9 <= time.time() - started < 3
     assert info.value.tracking_id == job["tracking_id"] and "partnercenter_batch_job_status_info" in str(info.value)
-    polls = emulator.requests("GET", "/batchJobStatus/")
-    gaps = [b["time"] - a["time"] for a, b in zip(polls, polls[1:])]
-    assert all(later >= earlier * 1.2 for earlier, later in zip(gaps, gaps[1:-1]))  # growing, last one clipped
-    assert len(seen) == len(polls)
+    assert slept[:2] == [0.2, pytest.approx(0.3)]  # grows by half each poll; the last one is clipped to the deadline
+    assert all(later <= earlier * 1.5 + 1e-9 for earlier, later in zip(slept, slept[1:]))
+    assert len(seen) == len(emulator.requests("GET", "/batchJobStatus/")) == len(slept) + 1
 
 
 def test_wait_for_job_finishes(emulator, client):

@@ -136,3 +136,8 @@ def client_from_module(module, **kwargs):
     return PartnerCenterClient(p["base_url"], _MaskingProvider(module, provider), ca_path=p["ca_path"],
                                validate_certs=p["validate_certs"], timeout=p["timeout"],
                                secrets=list(getattr(provider, "secrets", [])), **kwargs)
+
+
+def error_fields(err):
+    """What a failed task returns about a Partner Center error, beside its message."""
+    return dict(status=err.status, code=err.code, request_id=err.request_id, correlation_id=err.correlation_id)

@@ -127,7 +127,8 @@ job:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.common import argument_spec, client_from_module
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.common import (
+    argument_spec, client_from_module, error_fields)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import (
     JobTimeoutError, PartnerCenterError, parse_location)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
@@ -174,8 +175,7 @@ def main():
         if err.status == 404:
             module.fail_json(msg="tracking id %s was not found for customer %s (%s)" % (tracking_id, customer, err),
                              status=err.status, code=err.code)
-        module.fail_json(msg=str(err), status=err.status, code=err.code, request_id=err.request_id,
-                         correlation_id=err.correlation_id)
+        module.fail_json(msg=str(err), **error_fields(err))
     module.exit_json(changed=False, job=interpret_job(body))
 
 

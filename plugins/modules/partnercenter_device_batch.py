@@ -249,7 +249,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.common import argument_spec, client_from_module
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.common import (
+    argument_spec, client_from_module, error_fields)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import (
     FINAL_JOB_STATUSES, JobTimeoutError, OutcomeUnknownError, PartnerCenterError)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
@@ -489,8 +490,7 @@ def main():
     try:
         result = run.run(desired)
     except PartnerCenterError as err:
-        run.fail(str(err), status=err.status, code=err.code, request_id=err.request_id,
-                 correlation_id=err.correlation_id)
+        run.fail(str(err), **error_fields(err))
     module.exit_json(**result)
 
 

@@ -100,7 +100,8 @@ batches:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.common import argument_spec, client_from_module
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.common import (
+    argument_spec, client_from_module, error_fields)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import PartnerCenterError
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
     DeviceValidationError, validate_target)
@@ -152,8 +153,7 @@ def main():
                     view["devices_count"] = len(view["devices"])
             batches.append(view)
     except PartnerCenterError as err:
-        module.fail_json(msg=str(err), status=err.status, code=err.code, request_id=err.request_id,
-                         correlation_id=err.correlation_id)
+        module.fail_json(msg=str(err), **error_fields(err))
     module.exit_json(changed=False, batches=batches)
 
 

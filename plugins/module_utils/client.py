@@ -185,7 +185,7 @@ class PartnerCenterClient(object):
         return "/" + "/".join(quote(str(s), safe="") for s in segments)
 
     def _redact(self, text):
-        for secret in self.secrets + [getattr(self.token_provider, "token", None)]:
+        for secret in self.secrets:  # _headers adds every token it sends
             if secret and isinstance(secret, str) and len(secret) > 3:
                 text = text.replace(secret, "********")
         return text

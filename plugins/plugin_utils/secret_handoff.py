@@ -17,7 +17,7 @@ import json
 
 from ansible.plugins.action import ActionBase
 
-SECRET_OPTIONS = ("access_token", "client_secret", "refresh_token")
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.common import SECRET_OPTIONS
 
 
 class SecretHandoffAction(ActionBase):

@@ -377,9 +377,14 @@ class PartnerCenterClient(object):
         return self.request("GET", path, customer_id=customer_id).json()
 
     def wait_for_job(self, customer_id, tracking_id, timeout, poll_interval=2.0, poll_cap=30.0, progress=None):
-        """Poll until finished/finished_with_errors; raise JobTimeoutError after timeout seconds."""
-        deadline = time.time() + timeout
-        delay = poll_interval
+        """Poll until finished/finished_with_errors; raise JobTimeoutError after timeout seconds.
+
+        Polls come every poll_interval seconds at first, then every quarter of the time waited so far (at most
+        poll_cap): a long job is not polled needlessly often, and its end is seen at most a quarter late. A
+        backoff that multiplies each delay can see a job's end up to half of the waited time late.
+        """
+        started = time.time()
+        deadline = started + timeout
         while True:
             status = self.job_status(customer_id, tracking_id)
             state = lower_keys(status).get("status")
@@ -387,14 +392,14 @@ class PartnerCenterClient(object):
                 progress(status)
             if state in FINAL_JOB_STATUSES:
                 return status
-            remaining = deadline - time.time()
+            now = time.time()
+            remaining = deadline - now
             if remaining <= 0:
                 raise JobTimeoutError("job %s of customer %s is still %s after %ss; check it later with "
                                       "partnercenter.autopilot.partnercenter_batch_job_status_info "
                                       "(tracking_id: %s)" % (tracking_id, customer_id, state, timeout, tracking_id),
                                       tracking_id=tracking_id, last_status=status)
-            self.sleep(min(delay, remaining))
-            delay = min(poll_cap, delay * 1.5)
+            self.sleep(min(poll_delay(now - started, poll_interval, poll_cap), remaining))
 
     def list_policies(self, customer_id):
         return self._get_all(self._path(customer_id, "policies"), customer_id)
@@ -403,6 +408,11 @@ class PartnerCenterClient(object):
         path = self._path(customer_id, "DevicePolicyUpdates")
         body = {"Devices": updates, "Attributes": {"ObjectType": "DevicePolicyUpdateRequest"}}
         return self._accepted(self.request("PATCH", path, json_body=body, customer_id=customer_id), "PATCH", path)
+
+
+def poll_delay(waited, poll_interval, poll_cap=30.0):
+    """Seconds until the next status poll after waiting `waited` seconds (see wait_for_job)."""
+    return min(poll_cap, max(poll_interval, waited / 4.0))
 
 
 def _refused(err):

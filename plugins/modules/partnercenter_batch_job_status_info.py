@@ -43,7 +43,7 @@ options:
     type: int
     default: 900
   poll_interval:
-    description: First delay between polls in seconds; it grows by half each poll up to 30.
+    description: First delay between polls in seconds; later polls come every quarter of the time waited so far, at most 30.
     type: float
     default: 2
 seealso:

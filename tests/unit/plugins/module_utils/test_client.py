@@ -6,7 +6,7 @@ import pytest
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth import MsalTokenProvider
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import (
     JobTimeoutError, OutcomeUnknownError, PartnerCenterClient, PartnerCenterError, StaticTokenProvider,
-    parse_location)
+    parse_location, poll_delay)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import validate_devices
 from tests.helpers import CUSTOMER, api_device, device
 
@@ -189,9 +189,24 @@ def test_wait_for_job_backs_off_and_times_out(emulator):
         client.wait_for_job(CUSTOMER, job["tracking_id"], timeout=1.0, poll_interval=0.2, progress=seen.append)
     assert 0.9 <= time.time() - started < 3
     assert info.value.tracking_id == job["tracking_id"] and "partnercenter_batch_job_status_info" in str(info.value)
-    assert slept[:2] == [0.2, pytest.approx(0.3)]  # grows by half each poll; the last one is clipped to the deadline
-    assert all(later <= earlier * 1.5 + 1e-9 for earlier, later in zip(slept, slept[1:]))
+    assert slept[0] == 0.2  # poll_interval until a quarter of the waited time is longer; the last is clipped
+    assert all(0.2 <= s <= 0.25 + 1e-3 for s in slept[:-1]), slept
     assert len(seen) == len(emulator.requests("GET", "/batchJobStatus/")) == len(slept) + 1
+
+
+@pytest.mark.parametrize("waited, expected", [(0, 2.0), (7.9, 2.0), (10, 2.5), (100, 25.0), (1000, 30.0)])
+def test_poll_delay_is_a_quarter_of_the_wait_between_interval_and_cap(waited, expected):
+    assert poll_delay(waited, 2.0, 30.0) == pytest.approx(expected)
+
+
+def test_wait_for_job_sees_the_end_of_a_job_soon(emulator, client):
+    emulator.queue_seconds, emulator.process_seconds = 0.5, 2.5
+    job = client.create_batch(CUSTOMER, "b", [{"ProductKey": "K"}])
+    started = time.time()
+    client.wait_for_job(CUSTOMER, job["tracking_id"], timeout=30, poll_interval=0.5)
+    # The job ends 3 s after creation; polls every 0.5-0.75 s see it well before a x1.5 backoff would (4.75 s).
+    assert 3.0 <= time.time() - started < 3.9
+    assert len(emulator.requests("GET", "/batchJobStatus/")) <= 8
 
 
 def test_wait_for_job_finishes(emulator, client):

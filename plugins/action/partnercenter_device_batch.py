@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) partnercenter.autopilot contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Runs partnercenter_device_batch with its secret options passed through a private file (see plugin_utils/secret_handoff.py)."""
+"""Runs partnercenter_device_batch with its secrets and its device list passed in private files (see plugin_utils/secret_handoff.py)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,4 +11,4 @@ from ansible_collections.partnercenter.autopilot.plugins.plugin_utils.secret_han
 
 
 class ActionModule(SecretHandoffAction):
-    pass
+    FILE_OPTIONS = {"devices": "devices_file"}

@@ -7,8 +7,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
-import binascii
 import re
 
 FIELDS = ("serial_number", "product_key", "hardware_hash", "manufacturer", "model")
@@ -32,7 +30,7 @@ UPLOAD_COMBINATIONS = (
 )
 BATCH_ID_RE = re.compile(r"^[A-Za-z0-9 ._-]{1,64}$")
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-B64_RE = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
+B64_RE = re.compile(r"^[A-Za-z0-9+/]*={0,2}\Z")
 HASH_MIN_BYTES = 100
 HASH_MAX_BYTES = 16 * 1024
 MAX_LENGTH = {"serial_number": 128, "product_key": 64, "manufacturer": 256, "model": 256}
@@ -199,11 +197,8 @@ def _check_hash(value, where, errors):
     if len(value) % 4 or not B64_RE.match(value):
         errors.append("%s: hardware_hash is not base64 (alphabet A-Z a-z 0-9 + / with = padding)" % where)
         return False
-    try:
-        size = len(base64.b64decode(value))
-    except (binascii.Error, ValueError):
-        errors.append("%s: hardware_hash is not base64" % where)
-        return False
+    # The alphabet, the padding and the length are checked, so the decoded size follows without decoding.
+    size = len(value) // 4 * 3 - value[-2:].count("=")
     if size < HASH_MIN_BYTES:
         errors.append("%s: hardware_hash decodes to %d bytes, at least %d are expected (truncated?)"
                       % (where, size, HASH_MIN_BYTES))

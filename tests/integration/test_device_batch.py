@@ -39,6 +39,18 @@ def test_create_then_rerun_writes_nothing(emulator, run_module):
     assert "changed=1 " in recap  # only the task that hands the result to the test
 
 
+def test_templated_devices_reach_the_service_rendered(emulator, run_module):
+    # The action plugin hands the device list to the module in a file: what it writes must be the rendered
+    # values, whether they come from a variable, a filter or templates inside the list.
+    devices = [{"serial_number": "{{ 'SN-T' ~ 1 }}", "manufacturer": "{{ 'Contoso' | upper }}", "model": "M"},
+               {"serial_number": "SN-T2", "hardware_hash": "{{ '%s' }}"  % hw_hash("t2", 300)}]
+    r = run_module(MODULE, args(devices)).result
+    assert r["changed"] and [d["serial_number"] for d in r["added"]] == ["SN-T1", "SN-T2"]
+    sent = upload_posts(emulator)[0]["body"]["Devices"]
+    assert [d["SerialNumber"] for d in sent] == ["SN-T1", "SN-T2"]
+    assert sent[0]["OemManufacturerName"] == "CONTOSO" and sent[1]["HardwareHash"] == hw_hash("t2", 300)
+
+
 def test_add_one_device_sends_exactly_that_device(emulator, run_module):
     emulator.seed_batch(CUSTOMER, "contoso-2026-11", [api_device(device(i)) for i in range(5)])
     devices = [device(i) for i in range(6)]

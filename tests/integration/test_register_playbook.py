@@ -1,0 +1,76 @@
+"""playbooks/register_devices.yml end to end: uploads, job waits, per-device report, failure at the end."""
+import csv
+import os
+
+from tests.helpers import CUSTOMER, CUSTOMER_B
+from tests.playbooks import ROOT, run_playbook
+
+PLAYBOOK = os.path.join(ROOT, "playbooks", "register_devices.yml")
+INVENTORY = """
+all:
+  children:
+    autopilot_devices:
+      children:
+        contoso:
+          vars:
+            partnercenter_customer_id: {a}
+            partnercenter_batch_id: contoso-batch
+          hosts:
+            c1: {{autopilot_product_key: "PK-C1"}}
+            c2: {{autopilot_product_key: "PK-C2"}}
+            c3: {{autopilot_product_key: "PK-FOREIGN"}}
+        fabrikam:
+          vars:
+            partnercenter_customer_id: {b}
+            partnercenter_batch_id: fabrikam-batch
+          hosts:
+            f1: {{autopilot_product_key: "PK-F1"}}
+            f2: {{autopilot_product_key: "PK-F2"}}
+""".format(a=CUSTOMER, b=CUSTOMER_B)
+
+
+def run(tmp_path, pc_env, *args):
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(INVENTORY)
+    report_dir = tmp_path / "reports"
+    proc = run_playbook(PLAYBOOK, pc_env, inventory=str(inventory),
+                        args=["-e", "report_dir=%s" % report_dir, "-e", "register_poll_interval=0.2"] + list(args))
+    with open(str(report_dir / "autopilot-report.csv")) as handle:
+        rows = dict((r["product_key"], r) for r in csv.DictReader(handle))
+    return proc, rows
+
+
+def test_every_device_reported_and_the_play_fails_on_device_errors(emulator, pc_env, tmp_path):
+    emulator.foreign_keys.add(("pk", "PK-FOREIGN"))
+    emulator.seed_batch(CUSTOMER_B, "fabrikam-batch", [{"ProductKey": "PK-F1"}])
+    proc, rows = run(tmp_path, pc_env)
+    assert proc.returncode != 0 and "1 devices could not be registered" in proc.stdout, proc.stdout[-3000:]
+    assert {k: r["outcome"] for k, r in rows.items()} == {
+        "PK-C1": "registered", "PK-C2": "registered", "PK-FOREIGN": "failed",
+        "PK-F1": "already_present", "PK-F2": "registered"}
+    assert rows["PK-FOREIGN"]["error_description"] == "ZtdDeviceAssignedToOtherTenant"
+    assert rows["PK-FOREIGN"]["explanation"] and rows["PK-F2"]["customer_id"] == CUSTOMER_B
+    posts = [e for e in emulator.writes() if e["method"] == "POST"]
+    assert len(posts) == 2 and len(emulator.token_requests()) == 1
+    assert [d["ProductKey"] for d in posts[1]["body"]] == ["PK-F2"]  # only the missing device
+    tracking_ids = set(e["path"].rsplit("/", 1)[1] for e in emulator.requests("GET", "/batchJobStatus/"))
+    assert len(tracking_ids) == 2  # each upload job was waited for
+
+
+def test_check_mode_reports_what_would_be_added_and_writes_nothing(emulator, pc_env, tmp_path):
+    emulator.seed_batch(CUSTOMER, "contoso-batch", [{"ProductKey": "PK-C1"}])
+    proc, rows = run(tmp_path, pc_env, "--check")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert emulator.writes() == []
+    assert rows["PK-C1"]["outcome"] == "already_present"
+    assert {rows[k]["outcome"] for k in ("PK-C2", "PK-FOREIGN", "PK-F1", "PK-F2")} == {"would_add"}
+
+
+def test_rerun_writes_nothing_and_reports_every_device_present(emulator, pc_env, tmp_path):
+    first, _rows = run(tmp_path, pc_env)
+    assert first.returncode == 0, first.stdout[-3000:]
+    emulator.clear_log()
+    second, rows = run(tmp_path, pc_env)
+    assert second.returncode == 0 and emulator.writes() == []
+    assert "changed=0" in second.stdout.split("PLAY RECAP")[1]
+    assert {r["outcome"] for r in rows.values()} == {"already_present"} and len(rows) == 5

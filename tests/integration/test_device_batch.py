@@ -43,7 +43,7 @@ def test_templated_devices_reach_the_service_rendered(emulator, run_module):
     # The action plugin hands the device list to the module in a file: what it writes must be the rendered
     # values, whether they come from a variable, a filter or templates inside the list.
     devices = [{"serial_number": "{{ 'SN-T' ~ 1 }}", "manufacturer": "{{ 'Contoso' | upper }}", "model": "M"},
-               {"serial_number": "SN-T2", "hardware_hash": "{{ '%s' }}"  % hw_hash("t2", 300)}]
+               {"serial_number": "SN-T2", "hardware_hash": "{{ '%s' }}" % hw_hash("t2", 300)}]
     r = run_module(MODULE, args(devices)).result
     assert r["changed"] and [d["serial_number"] for d in r["added"]] == ["SN-T1", "SN-T2"]
     sent = upload_posts(emulator)[0]["body"]["Devices"]

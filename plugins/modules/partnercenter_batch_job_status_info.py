@@ -13,7 +13,9 @@ short_description: Status and per-device results of a Partner Center device uplo
 version_added: 0.1.0
 description:
   - Reads a device batch upload job by its tracking id or by the C(Location) header an upload returned.
-  - Optionally waits until the job is C(finished) or C(finished_with_errors).
+  - Or reads many jobs, of any customers, in one task (O(jobs)) - for example every job a loop of
+    P(partnercenter.autopilot.partnercenter_device_batch#module) tasks started with O(partnercenter.autopilot.partnercenter_device_batch#module:wait=false).
+  - Optionally waits until the jobs are C(finished) or C(finished_with_errors).
   - Never changes anything.
 author:
   - partnercenter.autopilot maintainers (@partnercenter-autopilot)
@@ -23,9 +25,18 @@ extends_documentation_fragment:
   - partnercenter.autopilot.attributes.info_module
 options:
   customer_id:
-    description: The customer's tenant id (GUID).
+    description: The customer's tenant id (GUID). Required with O(tracking_id) or O(location).
     type: str
-    required: true
+  jobs:
+    description:
+      - Jobs to read (and wait for) in one task, instead of O(customer_id) with O(tracking_id) or O(location).
+      - Each is a dictionary with C(customer_id) and C(tracking_id) or C(location); other keys are ignored, so the
+        RV(partnercenter.autopilot.partnercenter_device_batch#module:jobs) lists of upload results can be passed as
+        they are.
+      - Jobs are waited for one after another; jobs started together finish together, so waiting for all of them
+        takes about as long as waiting for the slowest.
+    type: list
+    elements: dict
   tracking_id:
     description: The job's tracking id (RV(partnercenter.autopilot.partnercenter_device_batch#module:tracking_id)).
     type: str
@@ -39,11 +50,13 @@ options:
     type: bool
     default: false
   wait_timeout:
-    description: Seconds to wait when O(wait=true).
+    description: Seconds to wait when O(wait=true) (for all of O(jobs) together).
     type: int
     default: 900
   poll_interval:
-    description: First delay between polls in seconds; later polls come every quarter of the time waited so far, at most 30.
+    description:
+      - First delay between polls in seconds.
+      - Later polls come every quarter of the time waited so far, at most every 30 seconds.
     type: float
     default: 2
 seealso:
@@ -65,12 +78,39 @@ EXAMPLES = r'''
     tracking_id: "{{ upload.tracking_id }}"
     wait: true
   register: job
+
+- name: Upload every customer's batch without waiting
+  partnercenter.autopilot.partnercenter_device_batch:
+    customer_id: "{{ item.customer_id }}"
+    batch_id: "{{ item.batch_id }}"
+    devices: "{{ item.devices }}"
+    wait: false
+  loop: "{{ batches }}"
+  register: uploads
+
+- name: Wait for all their jobs in one task
+  partnercenter.autopilot.partnercenter_batch_job_status_info:
+    jobs: "{{ uploads.results | map(attribute='jobs') | flatten }}"
+    wait: true
+  register: outcomes
 '''
 
 RETURN = r'''
+jobs:
+  description: With O(jobs), each job in the order given, with the keys of RV(job) and these.
+  returned: when O(jobs) is given
+  type: list
+  elements: dict
+  contains:
+    customer_id:
+      description: The customer the job belongs to.
+      type: str
+    batch_id:
+      description: The C(batch_id) given with the job, if any.
+      type: str
 job:
   description: The job.
-  returned: success
+  returned: when O(tracking_id) or O(location) is given
   type: dict
   contains:
     tracking_id:
@@ -125,6 +165,8 @@ job:
           type: str
 '''
 
+import time
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.common import (
@@ -135,48 +177,90 @@ from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices im
     DeviceValidationError, interpret_job, validate_target)
 
 
+def job_targets(module):
+    """[(customer id, tracking id, extra)] from the options, every problem reported before a request is sent."""
+    p = module.params
+    given = p["jobs"] if p["jobs"] is not None else [dict(customer_id=p["customer_id"], tracking_id=p["tracking_id"],
+                                                          location=p["location"])]
+    targets, errors = [], []
+    for index, job in enumerate(given):
+        where = "jobs[%d]" % index if p["jobs"] is not None else None
+        customer = job.get("customer_id")
+        customer = customer.strip() if isinstance(customer, str) else customer
+        tracking_id, location = job.get("tracking_id"), job.get("location")
+        try:
+            validate_target(customer, None)
+        except DeviceValidationError as err:
+            errors.extend(("%s: %s" % (where, e)) if where else e for e in err.errors)
+            continue
+        if not tracking_id and location:
+            located_customer, tracking_id = parse_location(location)
+            if not tracking_id:
+                errors.append("%slocation %r does not look like .../customers/{customer-id}/batchJobStatus/"
+                              "{tracking-id}" % (where + ": " if where else "", location))
+                continue
+            if located_customer.lower() != customer.lower():
+                errors.append("%slocation names customer %s but customer_id is %s"
+                              % (where + ": " if where else "", located_customer, customer))
+                continue
+        if not tracking_id:
+            errors.append("%s: needs tracking_id or location" % where)
+            continue
+        targets.append((customer, tracking_id, dict(customer_id=customer, batch_id=job.get("batch_id"))))
+    if errors:
+        module.fail_json(msg="; ".join(errors))
+    return targets
+
+
 def main():
     module = AnsibleModule(
         argument_spec=argument_spec(
-            customer_id=dict(type="str", required=True),
+            customer_id=dict(type="str"),
             tracking_id=dict(type="str"),
             location=dict(type="str"),
+            jobs=dict(type="list", elements="dict"),
             wait=dict(type="bool", default=False),
             wait_timeout=dict(type="int", default=900),
             poll_interval=dict(type="float", default=2.0),
         ),
-        required_one_of=[("tracking_id", "location")],
-        mutually_exclusive=[("tracking_id", "location")],
+        required_one_of=[("tracking_id", "location", "jobs")],
+        mutually_exclusive=[("tracking_id", "location", "jobs"), ("customer_id", "jobs")],
+        required_by=dict(tracking_id="customer_id", location="customer_id"),
         supports_check_mode=True,
     )
     p = module.params
-    customer = p["customer_id"].strip() if p["customer_id"] else p["customer_id"]
-    try:
-        validate_target(customer, None)
-    except DeviceValidationError as err:
-        module.fail_json(msg=str(err))
-    tracking_id = p["tracking_id"]
-    if p["location"]:
-        located_customer, tracking_id = parse_location(p["location"])
-        if not tracking_id:
-            module.fail_json(msg="location %r does not look like .../customers/{customer-id}/batchJobStatus/"
-                                 "{tracking-id}" % p["location"])
-        if located_customer.lower() != customer.lower():
-            module.fail_json(msg="location names customer %s but customer_id is %s" % (located_customer, customer))
+    targets = job_targets(module)
     client = client_from_module(module)
-    try:
-        if p["wait"]:
-            body = client.wait_for_job(customer, tracking_id, p["wait_timeout"], poll_interval=p["poll_interval"])
-        else:
-            body = client.job_status(customer, tracking_id)
-    except JobTimeoutError as err:
-        module.fail_json(msg=str(err), job=interpret_job(err.last_status))
-    except PartnerCenterError as err:
-        if err.status == 404:
-            module.fail_json(msg="tracking id %s was not found for customer %s (%s)" % (tracking_id, customer, err),
-                             status=err.status, code=err.code)
-        module.fail_json(msg=str(err), **error_fields(err))
-    module.exit_json(changed=False, job=interpret_job(body))
+    deadline = time.time() + p["wait_timeout"]
+    done = []
+    for customer, tracking_id, extra in targets:
+        try:
+            if p["wait"]:
+                body = client.wait_for_job(customer, tracking_id, max(0, deadline - time.time()),
+                                           poll_interval=p["poll_interval"])
+            else:
+                body = client.job_status(customer, tracking_id)
+        except JobTimeoutError as err:
+            module.fail_json(msg=str(err), **output(p, done + [dict(extra, **interpret_job(err.last_status))]))
+        except PartnerCenterError as err:
+            if err.status == 404:
+                module.fail_json(msg="tracking id %s was not found for customer %s (%s)" % (tracking_id, customer, err),
+                                 status=err.status, code=err.code, **output(p, done))
+            module.fail_json(msg=str(err), **dict(error_fields(err), **output(p, done)))
+        done.append(dict(extra, **interpret_job(body)))
+    module.exit_json(changed=False, **output(p, done))
+
+
+def output(p, jobs):
+    """`jobs` with the jobs option, else `job` (without the customer and batch keys)."""
+    if p["jobs"] is not None:
+        return dict(jobs=jobs)
+    if not jobs:
+        return {}
+    job = dict(jobs[0])
+    job.pop("customer_id")
+    job.pop("batch_id")
+    return dict(job=job)
 
 
 if __name__ == "__main__":

@@ -178,10 +178,33 @@ location:
   returned: always
   type: str
 jobs:
-  description: Every upload job (one per chunk of at most 500 devices).
+  description:
+    - Every upload job (one per chunk of at most 500 devices).
+    - With O(wait=false), pass these lists to
+      P(partnercenter.autopilot.partnercenter_batch_job_status_info#module) (its O(partnercenter.autopilot.partnercenter_batch_job_status_info#module:jobs)
+      option) to wait for the jobs of many batches in one task.
   returned: always
   type: list
   elements: dict
+  contains:
+    customer_id:
+      description: The customer.
+      type: str
+    batch_id:
+      description: The batch.
+      type: str
+    tracking_id:
+      description: The job's tracking id.
+      type: str
+    location:
+      description: The C(Location) header of the upload.
+      type: str
+    status:
+      description: The job's final status, or V(null) when not waited for.
+      type: str
+    devices:
+      description: Number of devices in the upload.
+      type: int
 job_status:
   description: Final status of the upload job(s) - C(finished), C(finished_with_errors), or the last seen one.
   returned: always
@@ -391,7 +414,8 @@ class BatchRun(object):
         self.fail("uploads to batch %s kept losing their answers; nothing more was sent" % self.batch_id)
 
     def record_job(self, job):
-        self.result["jobs"].append(dict(tracking_id=job["tracking_id"], location=job["location"], status=None,
+        self.result["jobs"].append(dict(customer_id=self.customer, batch_id=self.batch_id,
+                                        tracking_id=job["tracking_id"], location=job["location"], status=None,
                                         devices=len(job["devices"])))
         if not self.result["tracking_id"]:
             self.result["tracking_id"], self.result["location"] = job["tracking_id"], job["location"]

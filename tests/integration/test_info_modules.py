@@ -1,7 +1,7 @@
 """partnercenter_batch_job_status_info and partnercenter_device_batch_info against the emulator."""
 import pytest
 
-from tests.helpers import CUSTOMER, api_device, device
+from tests.helpers import CUSTOMER, CUSTOMER_B, api_device, device
 
 STATUS = "partnercenter.autopilot.partnercenter_batch_job_status_info"
 BATCHES = "partnercenter.autopilot.partnercenter_device_batch_info"
@@ -110,3 +110,33 @@ def test_info_modules_in_check_mode(emulator, run_module):
     emulator.seed_batch(CUSTOMER, "b", [{"ProductKey": "PK-1"}])
     r = run_module(BATCHES, {"customer_id": CUSTOMER, "batch_id": "b"}, check=True).result
     assert r["batches"][0]["devices_count"] == 1 and emulator.writes() == []
+
+
+def test_jobs_of_many_customers_waited_for_in_one_task(emulator, run_module):
+    emulator.queue_seconds, emulator.process_seconds = 2.0, 4.0  # longer than starting the next two playbooks
+    first = start_upload(emulator, run_module, [device(0), device(1)], batch_id="b1")
+    other = run_module("partnercenter.autopilot.partnercenter_device_batch", {
+        "customer_id": CUSTOMER_B, "batch_id": "b2", "devices": [device(5)], "wait": False}).result
+    jobs = first["jobs"] + other["jobs"]  # passed as the upload results give them
+    assert [(j["customer_id"], j["batch_id"]) for j in jobs] == [(CUSTOMER, "b1"), (CUSTOMER_B, "b2")]
+    r = run_module(STATUS, {"jobs": jobs, "wait": True, "poll_interval": 0.2}).result
+    assert r["changed"] is False and "job" not in r
+    assert [(j["customer_id"], j["batch_id"], j["status"], j["succeeded"]) for j in r["jobs"]] == [
+        (CUSTOMER, "b1", "finished", 2), (CUSTOMER_B, "b2", "finished", 1)]
+    assert r["jobs"][1]["devices"][0]["serial_number"] == "SN-00005"
+    polls = emulator.requests("GET", "/batchJobStatus/")
+    ends = [emulator.jobs[j["tracking_id"]]["created"] + 6.0 for j in jobs]
+    assert polls[0]["time"] < ends[0] and ends[1] <= polls[-1]["time"] < ends[1] + 0.5  # waited, and not long after
+    assert [p["path"].rsplit("/", 1)[1] for p in polls][-1] == other["tracking_id"]
+
+
+def test_jobs_problems_named_before_any_request(emulator, run_module):
+    jobs = [{"customer_id": CUSTOMER, "tracking_id": "t-1"}, {"customer_id": CUSTOMER},
+            {"customer_id": "not-a-guid", "tracking_id": "t-3"},
+            {"customer_id": CUSTOMER, "location": "/customers/%s/batchJobStatus/t-4" % CUSTOMER_B}]
+    r = run_module(STATUS, {"jobs": jobs}).result
+    assert r["failed"]
+    for text in ("jobs[1]: needs tracking_id or location", "jobs[2]: customer_id must be",
+                 "jobs[3]: location names customer %s" % CUSTOMER_B):
+        assert text in r["msg"]
+    assert emulator.log == []

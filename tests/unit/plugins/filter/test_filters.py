@@ -1,9 +1,14 @@
-"""The inventory filters, table-driven."""
+"""The inventory and report filters, table-driven."""
+import csv
+import io
+
 import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.partnercenter.autopilot.plugins.filter.autopilot_csv import autopilot_csv
 from ansible_collections.partnercenter.autopilot.plugins.filter.device_batches import device_batches
+from ansible_collections.partnercenter.autopilot.plugins.filter.device_report import device_report
+from ansible_collections.partnercenter.autopilot.plugins.filter.device_report_csv import device_report_csv
 
 C1 = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
 C2 = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
@@ -79,3 +84,53 @@ def test_autopilot_csv_errors_name_the_line(text, needle):
     with pytest.raises(AnsibleFilterError) as info:
         autopilot_csv(text)
     assert needle in str(info.value)
+
+
+def upload(customer, batch, added=(), already=(), failed=None):
+    res = {"item": {"customer_id": customer, "batch_id": batch, "devices": []},
+           "added": [{"serial_number": s, "product_key": None} for s in added],
+           "already_present": [{"serial_number": s, "product_key": None} for s in already]}
+    if failed:
+        res.update(failed=True, msg=failed)
+    return res
+
+
+def outcome(serial, outcome, description=None):
+    return {"serial_number": serial, "product_key": None, "status": "finished_with_errors" if description else
+            "finished", "outcome": outcome, "error_code": "808" if description else None,
+            "error_description": description, "explanation": "ask the other partner" if description else None}
+
+
+def test_device_report_one_row_per_device_from_uploads_and_jobs():
+    results = [upload(C1, "b1", added=["S1", "S2", "S3"], already=["S0"]), upload(C2, "b2", failed="403: no relationship")]
+    jobs = [{"customer_id": C1, "batch_id": "b1", "devices": [
+        outcome("S1", "registered"), outcome("S2", "failed", "ZtdDeviceAssignedToOtherTenant")]},
+        {"customer_id": C1, "batch_id": "other", "devices": [outcome("X9", "registered")]}]
+    rows = device_report(results, jobs)
+    assert [(r["batch_id"], r["serial_number"], r["outcome"]) for r in rows] == [
+        ("b1", "S0", "already_present"), ("b1", "S1", "registered"), ("b1", "S2", "failed"),
+        ("b1", "S3", "registered"),  # sent, answer lost, found registered: no job of its own
+        ("b2", "", "failed")]
+    assert rows[2]["error_code"] == "808" and rows[2]["line"].endswith(
+        "S2: failed - ZtdDeviceAssignedToOtherTenant (ask the other partner)")
+    assert "lost" in rows[3]["explanation"]
+    assert rows[4]["explanation"] == "403: no relationship" and rows[4]["status"] == "error"
+
+
+def test_device_report_in_check_mode_lists_what_would_be_added():
+    rows = device_report([upload(C1, "b1", added=["S1"], already=["S0"])], [], True)
+    assert [(r["serial_number"], r["outcome"], r["status"]) for r in rows] == [
+        ("S0", "already_present", "finished"), ("S1", "would_add", "not sent")]
+
+
+def test_device_report_csv_quotes_every_field_and_round_trips():
+    rows = [{"customer_id": C1, "batch_id": "b, 1", "serial_number": 'S"1', "product_key": "",
+             "outcome": "failed", "status": "error", "error_code": None, "error_description": "",
+             "explanation": "line one\nline two", "line": "not a column"}]
+    text = device_report_csv(rows)
+    assert text.splitlines()[0] == ('"customer_id","batch_id","serial_number","product_key","outcome","status",'
+                                    '"error_code","error_description","explanation"')
+    parsed = list(csv.DictReader(io.StringIO(text)))
+    assert parsed == [{"customer_id": C1, "batch_id": "b, 1", "serial_number": 'S"1', "product_key": "",
+                       "outcome": "failed", "status": "error", "error_code": "", "error_description": "",
+                       "explanation": "line one\nline two"}]

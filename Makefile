@@ -59,9 +59,12 @@ sanity-matrix:
 lint: collection .venv-lint/.installed
 	PATH=$(abspath .venv-lint)/bin:$$PATH .venv-lint/bin/ansible-lint --nocolor -q
 
-# Performance figures (not part of make test): see docs/performance.md.
+# Performance figures (not part of make test; about 15 minutes): see docs/performance.md.
 bench: collection
 	$(PY) -m tests.benchmarks.bench_noop_rerun --devices 5000 --repeat 3
+	$(PY) -m tests.benchmarks.bench_first_registration --devices 5000 --repeat 3 --job-seconds 10
+	$(PY) -m tests.benchmarks.bench_many_customers --customers 100 --devices 100 --job-seconds 60
+	$(PY) -m tests.benchmarks.bench_uri_baseline --devices 1000
 
 test-emulator: collection
 	$(PY) -m pytest -q tests/emulator

@@ -11,7 +11,10 @@ export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export ANSIBLE_NOCOLOR := 1
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all venv collection demo test pytest sanity sanity-matrix lint bench test-emulator test-unit test-integration clean
+LINT_BIN := $(abspath .venv-lint)/bin
+
+.PHONY: all venv collection collection-tarball demo test pytest sanity sanity-matrix units lint docs bench \
+	test-emulator test-unit test-integration clean
 
 all: test
 
@@ -33,23 +36,31 @@ collection: venv $(COLLECTION_LINK)
 demo: collection
 	$(PY) tools/demo.py
 
-# Everything CI runs: sanity (ansible-core of .venv), ansible-lint, then every pytest suite against the emulator.
-test: sanity lint pytest
+# Everything CI runs: ansible-test sanity on every supported ansible-core and its unit runner, ansible-lint and
+# the release checks (galaxy-importer, antsibull-docs, antsibull-changelog, ansible-builder), the docs site,
+# then every pytest suite against the emulator.
+test: sanity-matrix units lint docs pytest
 
 pytest: collection
 	$(PY) -m pytest -q tests
 
 sanity: venv
-	tools/sanity.sh $(BIN)/ansible-test
+	tools/ansible-test.sh $(BIN)/ansible-test sanity
 
-# The ansible-core versions the collection supports (2.20+ needs Python 3.12, which these machines lack).
-SANITY_CORES := 2.17 2.18 2.19
-sanity-matrix:
-	set -e; for v in $(SANITY_CORES); do \
-	  $(PYTHON) -m venv .venv-core$$v; \
-	  .venv-core$$v/bin/pip install --quiet "ansible-core==$$v.*"; \
-	  tools/sanity.sh .venv-core$$v/bin/ansible-test; \
-	done
+# ansible-test's own unit test runner over tests/unit, in a venv it fills from tests/unit/requirements.txt.
+units: venv
+	tools/ansible-test.sh $(BIN)/ansible-test units
+
+# The ansible-core versions the collection supports: .venv has the newest (2.19); 2.20+ needs Python 3.12,
+# which these machines lack.
+OLDER_CORES := 2.17 2.18
+.venv-core%/.installed:
+	$(PYTHON) -m venv .venv-core$*
+	.venv-core$*/bin/pip install --quiet "ansible-core==$*.*"
+	touch $@
+
+sanity-matrix: sanity $(foreach v,$(OLDER_CORES),.venv-core$(v)/.installed)
+	set -e; for v in $(OLDER_CORES); do tools/ansible-test.sh .venv-core$$v/bin/ansible-test sanity; done
 
 .venv-lint/.installed: requirements-lint.txt
 	$(PYTHON) -m venv .venv-lint
@@ -57,7 +68,16 @@ sanity-matrix:
 	touch $@
 
 lint: collection .venv-lint/.installed
-	PATH=$(abspath .venv-lint)/bin:$$PATH .venv-lint/bin/ansible-lint --nocolor -q
+	PATH=$(LINT_BIN):$$PATH $(LINT_BIN)/ansible-lint --nocolor -q
+	tools/release-checks.sh $(LINT_BIN)
+
+# The documentation site (Sphinx via antsibull-docs) in .build/docs/build/html.
+docs: collection .venv-lint/.installed
+	tools/docs.sh $(LINT_BIN)
+
+# The collection as Galaxy gets it (and the execution environment installs it), in .build/dist.
+collection-tarball: .venv-lint/.installed
+	$(LINT_BIN)/ansible-galaxy collection build --force --output-path .build/dist .
 
 # Performance figures (not part of make test; about 15 minutes): see docs/performance.md.
 bench: collection

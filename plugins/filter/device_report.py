@@ -96,8 +96,8 @@ def _row(res, dev, outcome, status, explanation, error_code=None, error_descript
     return {"customer_id": customer, "batch_id": batch, "serial_number": serial, "product_key": key,
             "outcome": outcome, "status": status, "error_code": error_code or "",
             "error_description": error_description or "", "explanation": explanation or "",
-            "line": "%s / %s%s: %s%s" % (customer, batch, " " + name if name else "", outcome.replace("_", " "),
-                                        detail)}
+            "line": "%s / %s%s: %s%s" % (customer, batch, " " + name if name else "",
+                                         outcome.replace("_", " "), detail)}
 
 
 def device_report(results, jobs=None, check_mode=False):

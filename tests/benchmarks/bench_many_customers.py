@@ -66,10 +66,10 @@ def main():
     print("first to last job created:      %.1f s (the uploads, while the first jobs run)" % submitting)
     print("waiting one job after another:  would take at least %.0f s" % (args.customers * args.job_seconds))
     print("token requests:                 %d (target 1)" % len(emu.token_requests()))
-    print("batch-creating POSTs:           %d (target %d), other uploads %d" % (len(creates), args.customers,
-                                                                                 len(adds)))
-    print("job status polls:               %d; the last job's end seen %.1f s after it ended" % (len(polls),
-                                                                                           seen_late))
+    print("batch-creating POSTs:           %d (target %d), other uploads %d"
+          % (len(creates), args.customers, len(adds)))
+    print("job status polls:               %d; the last job's end seen %.1f s after it ended"
+          % (len(polls), seen_late))
     print("devices uploaded / twice:       %d / %d" % (len(uploaded), len(uploaded) - len(set(uploaded))))
 
 

@@ -8,6 +8,7 @@ bin=$(cd "$1" && pwd)
 export PATH=$bin:$PATH
 root=$(cd "$(dirname "$0")/.." && pwd)
 site=$root/.build/docs
+export ANSIBLE_COLLECTIONS_PATH=$root/.build/collections ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false
 rm -rf "$site"
 mkdir -p "$site"
 antsibull-docs sphinx-init --use-current --lenient --dest-dir "$site" partnercenter.autopilot > /dev/null

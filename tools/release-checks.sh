@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What Galaxy, Automation Hub and AWX check of a release, run here without containers (part of make lint):
-# the built tarball through galaxy-importer, the collection docs through antsibull-docs' linter, the
+# the built tarball through galaxy-importer, the collection docs through antsibull-docs' linter, every
+# module's EXAMPLES through ansible-lint (tests/integration/test_examples.py runs them), the
 # changelog through antsibull-changelog, and the execution environment through ansible-builder create plus
 # the image's galaxy install step run in the build context.
 # Usage: tools/release-checks.sh BIN-DIRECTORY-OF-.venv-lint
@@ -9,12 +10,20 @@ bin=$(cd "$1" && pwd)
 export PATH=$bin:$PATH
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/.build
+export ANSIBLE_COLLECTIONS_PATH=$build/collections ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false
 version=$("$bin/python" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["version"])' "$root/galaxy.yml")
 tarball=$build/dist/partnercenter-autopilot-$version.tar.gz
 
 echo "== antsibull-docs lint-collection-docs"
 (cd "$build/collections/ansible_collections/partnercenter/autopilot" &&
   antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs all .)
+
+echo "== ansible-lint on every module's EXAMPLES"
+# Outside the repository: ansible-lint skips what git ignores, and .build is ignored.
+examples=$(mktemp -d "${TMPDIR:-/tmp}/partnercenter-autopilot-examples.XXXXXX")
+trap 'rm -rf "$examples"' EXIT
+python "$root/tools/examples.py" "$examples/examples" > /dev/null
+(cd "$examples" && git init -q && ansible-lint --profile production --nocolor -q examples)
 
 echo "== antsibull-changelog lint"
 (cd "$root" && antsibull-changelog lint && antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml)

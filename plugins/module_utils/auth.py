@@ -181,7 +181,13 @@ class MsalTokenProvider(object):
         if not self.token_cache_path or not self.cache.has_state_changed:
             return
         directory = os.path.dirname(os.path.abspath(self.token_cache_path))
-        fd, tmp = tempfile.mkstemp(prefix=".partnercenter-cache-", dir=directory)
+        try:
+            # A first run names a cache in a directory nobody made yet (~/.cache/partnercenter/...).
+            if not os.path.isdir(directory):
+                os.makedirs(directory, 0o700)
+            fd, tmp = tempfile.mkstemp(prefix=".partnercenter-cache-", dir=directory)
+        except OSError as err:
+            raise AuthError("cannot write token_cache_path %s: %s" % (self.token_cache_path, err))
         try:
             os.fchmod(fd, 0o600)
             with os.fdopen(fd, "w") as handle:

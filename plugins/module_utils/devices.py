@@ -212,8 +212,12 @@ def _combination_error(fields):
             "product_key), product_key, or serial_number + manufacturer + model" % given)
 
 
-def validate_devices(items):
-    """Turn user input into Devices, or raise DeviceValidationError listing every problem at once."""
+def validate_devices(items, for_removal=False):
+    """Turn user input into Devices, or raise DeviceValidationError listing every problem at once.
+
+    Devices to remove are only looked up among registered ones, so a serial number or product key alone
+    names them; devices to upload need one of the combinations Partner Center accepts.
+    """
     errors = []
     devices = []
     if not isinstance(items, list):
@@ -240,7 +244,10 @@ def validate_devices(items):
         device = Device(index=index, **values)
         if device.hardware_hash and not _check_hash(device.hardware_hash, where, errors):
             continue
-        if device.upload_fields() not in UPLOAD_COMBINATIONS:
+        if for_removal and not (device.serial_number or device.product_key or device.hardware_hash):
+            errors.append("%s: give the serial_number or product_key of the device to remove" % where)
+            continue
+        if not for_removal and device.upload_fields() not in UPLOAD_COMBINATIONS:
             errors.append("%s: %s" % (where, _combination_error(device.present_fields())))
             continue
         for key in _duplicate_keys(device):

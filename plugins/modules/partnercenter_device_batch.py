@@ -47,6 +47,8 @@ options:
       - The devices. Each needs one accepted identity - O(devices[].hardware_hash) (optionally with
         O(devices[].serial_number) and/or O(devices[].product_key)), O(devices[].product_key) alone, or
         O(devices[].serial_number) with O(devices[].manufacturer) and O(devices[].model).
+      - With O(state=absent), a O(devices[].serial_number) or O(devices[].product_key) alone names a device to
+        remove.
       - Required with O(state=present). With O(state=absent), omitting it removes every device of the batch
         and requires O(force=true).
     type: list
@@ -542,7 +544,8 @@ def main():
         p["devices"] = load_devices_file(module, p.pop("devices_file"))
     try:
         validate_target(p["customer_id"], p["batch_id"])
-        desired = validate_devices(p["devices"]) if p["devices"] is not None else []
+        desired = validate_devices(p["devices"], for_removal=p["state"] == "absent") \
+            if p["devices"] is not None else []
     except DeviceValidationError as err:
         module.fail_json(msg=str(err), errors=err.errors)
     if p["state"] == "present" and p["devices"] is None:

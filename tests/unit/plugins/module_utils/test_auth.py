@@ -107,6 +107,22 @@ def test_token_cache_keeps_rotated_refresh_token_with_mode_0600(emulator, tmp_pa
     assert emulator.token_requests()[1]["body"]["refresh_token"] != emulator._initial_refresh_token
 
 
+def test_token_cache_directory_made_private_on_first_use(emulator, tmp_path):
+    cache = tmp_path / "new" / "partnercenter" / "cache.json"
+    make(emulator, token_cache_path=str(cache)).get_token()
+    assert stat.S_IMODE(os.stat(cache).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(cache.parent).st_mode) == 0o700
+
+
+def test_unwritable_token_cache_is_a_clear_error(emulator, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(AuthError) as info:
+        make(emulator, token_cache_path=str(blocker / "cache.json")).get_token()
+    assert "cannot write token_cache_path" in str(info.value)
+    assert emulator.client_secret not in str(info.value) and emulator._initial_refresh_token not in str(info.value)
+
+
 def test_cached_access_token_reused_across_runs(emulator, tmp_path):
     cache = tmp_path / "cache.json"
     first = make(emulator, token_cache_path=str(cache)).get_token()

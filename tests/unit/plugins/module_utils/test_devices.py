@@ -181,6 +181,18 @@ def test_plan_removal():
     assert [d.device_id for d in plan_removal(desired, reg)] == ["1", "2"]
 
 
+def test_devices_to_remove_are_named_by_serial_or_product_key_alone():
+    desired = validate_devices([{"serial_number": "S"}, {"product_key": "A"}], for_removal=True)
+    reg = registered(("b", {"serialNumber": "s", "id": "1"}), ("b", {"productKey": "a", "id": "2"}))
+    assert [d.device_id for d in plan_removal(desired, reg)] == ["1", "2"]
+    with pytest.raises(DeviceValidationError) as info:
+        validate_devices([{"serial_number": "S"}])  # to upload, a serial needs make and model
+    assert "devices[0] (serial S): serial_number is not an accepted identity" in str(info.value)
+    with pytest.raises(DeviceValidationError) as info:
+        validate_devices([{"manufacturer": "HP", "model": "x"}], for_removal=True)
+    assert "devices[0]: give the serial_number or product_key of the device to remove" in str(info.value)
+
+
 def test_plan_of_ten_thousand_devices_is_linear():
     desired = validate_devices([{"serial_number": "S%05d" % i, "manufacturer": "m", "model": "x"}
                                 for i in range(10000)])

@@ -1,0 +1,80 @@
+"""Every module's EXAMPLES, run against the emulator as written (make lint runs ansible-lint on them).
+
+tools/examples.py turns each module's EXAMPLES into a playbook; this test supplies what the examples assume
+exists (their variables, a hash file, an Autopilot CSV) and checks the effect on the emulator.
+"""
+import json
+import os
+import sys
+
+import pytest
+
+from tests.helpers import CUSTOMER, hw_hash
+from tests.playbooks import ROOT, run_playbook
+
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import examples  # noqa: E402  pylint: disable=wrong-import-position
+
+CSV = ("Device Serial Number,Windows Product ID,Hardware Hash\r\n"
+       "CSV-1,,%s\r\nCSV-2,,%s\r\n" % (hw_hash("csv-1", 300), hw_hash("csv-2", 300)))
+
+
+@pytest.fixture
+def example_dir(tmp_path):
+    written = dict((os.path.basename(p)[:-4], p) for p in examples.write(str(tmp_path)))
+    (tmp_path / "hashes").mkdir()
+    (tmp_path / "hashes" / "1R9-ZNP67.txt").write_text(hw_hash("1R9-ZNP67", 300))
+    (tmp_path / "autopilot.csv").write_text(CSV)
+    return tmp_path, written
+
+
+def run(example_dir, module, env, extra):
+    tmp_path, written = example_dir
+    vars_file = tmp_path / "vars.json"
+    vars_file.write_text(json.dumps(extra))
+    proc = run_playbook(written[module], env, extra_vars=str(vars_file))
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    return proc
+
+
+def test_every_module_has_an_examples_playbook(example_dir):
+    modules = sorted(f[:-3] for f in os.listdir(os.path.join(ROOT, "plugins", "modules")) if f.endswith(".py"))
+    assert sorted(example_dir[1]) == modules
+
+
+def test_device_batch_examples(emulator, pc_env, example_dir):
+    token = "emu-at-examples"
+    emulator.access_tokens[token] = {"expires": 4102444800, "kind": "user"}
+    run(example_dir, "partnercenter_device_batch", pc_env, {"partnercenter_access_token": token})
+    assert sorted(d["serialNumber"] for d in emulator.batch_devices(CUSTOMER, "contoso-2026-11")) == ["5CG1234XYZ"]
+    assert sorted(d["serialNumber"] for d in emulator.batch_devices(CUSTOMER, "contoso-csv")) == ["CSV-1", "CSV-2"]
+    assert [e["method"] for e in emulator.writes()].count("DELETE") == 1  # the removal example
+
+
+def test_job_status_examples(emulator, pc_env, example_dir):
+    devices = [{"serial_number": "EX-1", "manufacturer": "HP", "model": "M"}]
+    batches = [{"customer_id": CUSTOMER, "batch_id": "b-%d" % i,
+                "devices": [{"product_key": "PK-EX-%d" % i}]} for i in range(2)]
+    run(example_dir, "partnercenter_batch_job_status_info", pc_env,
+        {"contoso_devices": devices, "batches": batches})
+    assert [len(emulator.batch_devices(CUSTOMER, b)) for b in ("contoso-2026-11", "b-0", "b-1")] == [1, 1, 1]
+    polled = set(e["path"].rsplit("/", 1)[1] for e in emulator.requests("GET", "/batchJobStatus/"))
+    assert len(polled) == 3  # every job the examples started was waited for
+
+
+def test_device_batch_info_examples(emulator, pc_env, example_dir):
+    emulator.seed_batch(CUSTOMER, "contoso-2026-11", [{"SerialNumber": "S1"}])
+    proc = run(example_dir, "partnercenter_device_batch_info", pc_env, {})
+    assert emulator.writes() == [] and "ok=2" in proc.stdout.split("PLAY RECAP")[1]
+
+
+def test_token_example(emulator, pc_env, example_dir):
+    home = example_dir[0] / "home"
+    home.mkdir()
+    env = dict(pc_env, HOME=str(home))
+    run(example_dir, "partnercenter_token", env, {
+        "vault_partner_tenant_id": emulator.tenant_id, "vault_app_id": emulator.client_id,
+        "vault_app_secret": emulator.client_secret, "vault_refresh_token": emulator._initial_refresh_token})
+    assert len(emulator.token_requests()) == 1
+    cache = home / ".cache" / "partnercenter" / "token-cache.json"
+    assert cache.exists() and oct(cache.stat().st_mode & 0o777) == "0o600"

@@ -357,7 +357,14 @@ class PartnerCenterClient(object):
         for chunk in chunks(devices, self.chunk_size):
             api = [d.to_api() for d in chunk]
             if create:
-                job = self.create_batch(customer_id, batch_id, api)
+                try:
+                    job = self.create_batch(customer_id, batch_id, api)
+                except PartnerCenterError as err:
+                    if err.status != 409:
+                        raise
+                    # Another run (a job slice, a second playbook) created the batch since it was read; a
+                    # refused create registered nothing, so the same devices go to that batch instead.
+                    job = self.add_devices(customer_id, batch_id, api)
                 create = False
             else:
                 job = self.add_devices(customer_id, batch_id, api)

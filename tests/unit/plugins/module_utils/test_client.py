@@ -230,3 +230,15 @@ def test_delete_of_missing_device_is_not_an_error(emulator, client):
     emulator.seed_batch(CUSTOMER, "b", [{"ProductKey": "K"}])
     client.delete_device(CUSTOMER, "b", "no-such-device")
     assert [e["status"] for e in emulator.writes()] == [404]
+
+
+def test_create_refused_because_the_batch_appeared_adds_to_it(emulator, client):
+    # Read "absent", then another run created the batch: the create is answered 409 and nothing was applied.
+    emulator.seed_batch(CUSTOMER, "b", [api_device(device(0))])
+    devices = validate_devices([device(1), device(2)])
+    jobs = list(client.upload(CUSTOMER, "b", devices, create=True))
+    posts = [e for e in emulator.writes() if e["method"] == "POST"]
+    assert [(p["path"].rsplit("/", 1)[1], p["status"]) for p in posts] == [("deviceBatches", 409), ("devices", 202)]
+    assert len(jobs) == 1 and [d["SerialNumber"] for d in posts[1]["body"]] == ["SN-00001", "SN-00002"]
+    client.wait_for_job(CUSTOMER, jobs[0]["tracking_id"], timeout=10, poll_interval=0.1)
+    assert len(emulator.batch_devices(CUSTOMER, "b")) == 3

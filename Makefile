@@ -13,7 +13,7 @@ export PATH := $(BIN):$(PATH)
 
 LINT_BIN := $(abspath .venv-lint)/bin
 
-.PHONY: all venv collection collection-tarball demo test pytest sanity sanity-matrix units lint docs bench \
+.PHONY: all venv collection collection-tarball demo test pytest sanity sanity-matrix units compat lint docs bench \
 	test-emulator test-unit test-integration clean
 
 all: test
@@ -38,8 +38,8 @@ demo: collection
 
 # Everything CI runs: ansible-test sanity on every supported ansible-core and its unit runner, ansible-lint and
 # the release checks (galaxy-importer, antsibull-docs, antsibull-changelog, ansible-builder), the docs site,
-# then every pytest suite against the emulator.
-test: sanity-matrix units lint docs pytest
+# the playbooks on the older ansible-core versions, then every pytest suite against the emulator.
+test: sanity-matrix units lint docs compat pytest
 
 pytest: collection
 	$(PY) -m pytest -q tests
@@ -54,13 +54,19 @@ units: venv
 # The ansible-core versions the collection supports: .venv has the newest (2.19); 2.20+ needs Python 3.12,
 # which these machines lack.
 OLDER_CORES := 2.17 2.18
-.venv-core%/.installed:
+.venv-core%/.installed: requirements.txt requirements-test.txt
 	$(PYTHON) -m venv .venv-core$*
-	.venv-core$*/bin/pip install --quiet "ansible-core==$*.*"
+	.venv-core$*/bin/pip install --quiet "ansible-core==$*.*" -r requirements.txt cryptography pytest
 	touch $@
 
 sanity-matrix: sanity $(foreach v,$(OLDER_CORES),.venv-core$(v)/.installed)
 	set -e; for v in $(OLDER_CORES); do tools/ansible-test.sh .venv-core$$v/bin/ansible-test sanity; done
+
+# The playbooks and every module's EXAMPLES run on the older ansible-core versions too (pytest runs
+# everything on the newest): templating differs between versions, so sanity alone would not catch it.
+COMPAT_TESTS := tests/integration/test_register_playbook.py tests/integration/test_examples.py
+compat: collection $(foreach v,$(OLDER_CORES),.venv-core$(v)/.installed)
+	set -e; for v in $(OLDER_CORES); do .venv-core$$v/bin/python -m pytest -q $(COMPAT_TESTS); done
 
 .venv-lint/.installed: requirements-lint.txt
 	$(PYTHON) -m venv .venv-lint

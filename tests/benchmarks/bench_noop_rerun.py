@@ -10,25 +10,17 @@ Ansible's own start-up and variable loading are not charged to the module. Also 
 import argparse
 import json
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
 import requests
 
+from tests.benchmarks.common import NOOP_TASK, grant_token, median_time, playbook_env, run_play
 from tests.emulator import Emulator
 from tests.helpers import CUSTOMER, api_device, hw_hash
-from tests.playbooks import BIN, ROOT, ansible_env
+from tests.playbooks import ROOT
 
-PLAY = """
-- hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: Task under measurement
-      {task}
-"""
 MODULE_TASK = """partnercenter.autopilot.partnercenter_device_batch:
         customer_id: {customer}
         batch_id: bench
@@ -36,18 +28,6 @@ MODULE_TASK = """partnercenter.autopilot.partnercenter_device_batch:
         poll_interval: 0.2
       register: result
       failed_when: result.changed or result.failed"""
-NOOP_TASK = """ansible.builtin.debug:
-        msg: "{{ bench_devices | length }} devices"
-"""
-
-
-def median_time(func, repeat):
-    times = []
-    for _round in range(repeat):
-        started = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def floor_read(emu, token):
@@ -63,16 +43,6 @@ def floor_read(emu, token):
         continuation = body.get("continuationToken")
         if not continuation:
             return
-
-
-def run_play(task, vars_file, env):
-    with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as handle:
-        handle.write(PLAY.replace("{task}", task))
-    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), handle.name, "-e", "@" + vars_file], cwd=ROOT,
-                          env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
-    os.unlink(handle.name)
-    if proc.returncode:
-        sys.exit(proc.stdout[-3000:])
 
 
 def planning_ms(count):
@@ -97,13 +67,11 @@ def main():
     devices = [{"serial_number": "SN-%06d" % i, "hardware_hash": hw_hash("bench-%d" % i)} for i in range(args.devices)]
     with Emulator() as emu, tempfile.TemporaryDirectory() as tmp:
         emu.seed_batch(CUSTOMER, "bench", [api_device(d) for d in devices])
-        token = "emu-at-benchmark"
-        emu.access_tokens[token] = {"expires": time.time() + 3600, "kind": "user"}
+        token = grant_token(emu)
         vars_file = os.path.join(tmp, "devices.json")
         with open(vars_file, "w") as handle:
             json.dump({"bench_devices": devices}, handle)
-        env = ansible_env(dict(os.environ, PARTNERCENTER_BASE_URL=emu.url, PARTNERCENTER_CA_PATH=emu.ca_path,
-                               PARTNERCENTER_ACCESS_TOKEN=token))
+        env = playbook_env(emu)
         floor = median_time(lambda: floor_read(emu, token), args.repeat)
         emu.clear_log()
         with_module = median_time(lambda: run_play(MODULE_TASK.format(customer=CUSTOMER), vars_file, env),

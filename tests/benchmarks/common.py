@@ -7,7 +7,7 @@ import tempfile
 import threading
 import time
 
-from tests.playbooks import BIN, ROOT, ansible_env
+from tests.playbooks import BIN, ROOT, ansible_env, descendants
 
 PLAY = """
 - hosts: localhost
@@ -90,28 +90,10 @@ class TreeMemory(object):
 
     def _loop(self, root):
         while not self._stop.is_set():
-            pids = self._tree(root)
+            pids = descendants(root)
             self.peak = max(self.peak, sum(self._read(pid, "smaps_rollup", "Pss:") for pid in pids))
             self.peak_single = max([self.peak_single] + [self._read(pid, "status", "VmRSS:") for pid in pids])
             time.sleep(self.interval)
-
-    @staticmethod
-    def _tree(root):
-        children = {}
-        for name in os.listdir("/proc"):
-            if name.isdigit():
-                try:
-                    with open("/proc/%s/stat" % name) as handle:
-                        parent = int(handle.read().rsplit(")", 1)[1].split()[1])
-                except (OSError, IndexError, ValueError):
-                    continue
-                children.setdefault(parent, []).append(int(name))
-        found, todo = [], [root]
-        while todo:
-            pid = todo.pop()
-            found.append(pid)
-            todo.extend(children.get(pid, []))
-        return found
 
     @staticmethod
     def _read(pid, name, field):

@@ -13,30 +13,11 @@ import time
 import pytest
 
 from tests.helpers import CUSTOMER, device
-from tests.playbooks import BIN, MODULE_PLAY, ROOT, ansible_env
+from tests.playbooks import BIN, MODULE_PLAY, ROOT, ansible_env, descendants
 from tests.reliability.conftest import assert_converged
 
 DEVICES = 1200  # three chunks of at most 500
 SEEDS = range(20)
-
-
-def descendants(pid):
-    """pid and every process below it (ansible runs the module in a process of its own session)."""
-    children = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open("/proc/%s/stat" % entry) as handle:
-                    ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(children.get(current, []))
-    return found
 
 
 def kill_tree(pid):

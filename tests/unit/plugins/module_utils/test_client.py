@@ -2,6 +2,7 @@
 import time
 
 import pytest
+from urllib3.exceptions import InsecureRequestWarning
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth import MsalTokenProvider
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import (
@@ -170,7 +171,8 @@ def test_unknown_ca_refused_with_clear_message(emulator):
 
 def test_validate_certs_false_connects(emulator):
     client = PartnerCenterClient(emulator.url, provider(emulator, validate_certs=False), validate_certs=False)
-    assert client.list_batches(CUSTOMER) == []
+    with pytest.warns(InsecureRequestWarning):  # unverified, and said so
+        assert client.list_batches(CUSTOMER) == []
 
 
 def test_wait_for_job_backs_off_and_times_out(emulator):

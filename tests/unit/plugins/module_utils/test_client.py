@@ -170,8 +170,8 @@ def test_unknown_ca_refused_with_clear_message(emulator):
 
 
 def test_validate_certs_false_connects(emulator):
-    client = PartnerCenterClient(emulator.url, provider(emulator, validate_certs=False), validate_certs=False)
-    with pytest.warns(InsecureRequestWarning):  # unverified, and said so
+    with pytest.warns(InsecureRequestWarning):  # unverified (token endpoint and API), and said so
+        client = PartnerCenterClient(emulator.url, provider(emulator, validate_certs=False), validate_certs=False)
         assert client.list_batches(CUSTOMER) == []
 
 

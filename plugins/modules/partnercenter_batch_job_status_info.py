@@ -184,27 +184,27 @@ def job_targets(module):
                                                           location=p["location"])]
     targets, errors = [], []
     for index, job in enumerate(given):
-        where = "jobs[%d]" % index if p["jobs"] is not None else None
+        where = "jobs[%d]: " % index if p["jobs"] is not None else ""
         customer = job.get("customer_id")
         customer = customer.strip() if isinstance(customer, str) else customer
         tracking_id, location = job.get("tracking_id"), job.get("location")
         try:
             validate_target(customer, None)
         except DeviceValidationError as err:
-            errors.extend(("%s: %s" % (where, e)) if where else e for e in err.errors)
+            errors.extend(where + e for e in err.errors)
             continue
         if not tracking_id and location:
             located_customer, tracking_id = parse_location(location)
             if not tracking_id:
                 errors.append("%slocation %r does not look like .../customers/{customer-id}/batchJobStatus/"
-                              "{tracking-id}" % (where + ": " if where else "", location))
+                              "{tracking-id}" % (where, location))
                 continue
             if located_customer.lower() != customer.lower():
                 errors.append("%slocation names customer %s but customer_id is %s"
-                              % (where + ": " if where else "", located_customer, customer))
+                              % (where, located_customer, customer))
                 continue
         if not tracking_id:
-            errors.append("%s: needs tracking_id or location" % where)
+            errors.append("%sneeds tracking_id or location" % where)
             continue
         targets.append((customer, tracking_id, dict(customer_id=customer, batch_id=job.get("batch_id"))))
     if errors:

@@ -304,16 +304,22 @@ def label(device):
     return "device %s" % device.device_id
 
 
-def invocation(module):
-    """The module's arguments as Ansible echoes them, with the device list summarised.
+def summarised(params):
+    """The module's parameters with the device list as a count.
 
-    Ansible returns every argument in `invocation` (shown at -vvv); for thousands of devices with 4 KB hashes
-    that is megabytes sent back and parsed for nothing. Secrets are masked by Ansible as usual.
+    For thousands of devices with 4 KB hashes the list is megabytes: echoed in `invocation` (shown at -vvv)
+    it is sent back and parsed for nothing, and logged to syslog it fills the log. Secrets are masked by
+    Ansible as usual.
     """
-    args = dict(module.params)
+    args = dict(params)
     if isinstance(args.get("devices"), list):
         args["devices"] = "%d devices" % len(args["devices"])
-    return dict(module_args=args)
+    return args
+
+
+def invocation(module):
+    """The module's arguments as Ansible echoes them, with the device list summarised."""
+    return dict(module_args=summarised(module.params))
 
 
 def load_devices_file(module, path):
@@ -325,20 +331,15 @@ def load_devices_file(module, path):
 
 
 class DeviceBatchModule(AnsibleModule):
-    """Logs its invocation to the target's syslog with the device list as a count.
-
-    AnsibleModule logs every argument as one message; for thousands of devices that is megabytes of hashes
-    written to syslog on each run and a measurable share of the module's time (see docs/performance.md).
-    """
+    """Logs its invocation to the target's syslog with the device list as a count (see summarised)."""
 
     def _log_invocation(self):
-        devices = self.params.get("devices")
-        if isinstance(devices, list):
-            self.params["devices"] = "%d devices" % len(devices)
+        params = self.params
+        self.params = summarised(params)
         try:
             super(DeviceBatchModule, self)._log_invocation()
         finally:
-            self.params["devices"] = devices
+            self.params = params
 
 
 class BatchRun(object):

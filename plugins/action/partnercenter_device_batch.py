@@ -11,4 +11,4 @@ from ansible_collections.partnercenter.autopilot.plugins.plugin_utils.secret_han
 
 
 class ActionModule(SecretHandoffAction):
-    FILE_OPTIONS = {"devices": "devices_file"}
+    FILE_OPTIONS = {"devices": "devices_file", "batches": "batches_file"}

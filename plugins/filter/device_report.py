@@ -11,18 +11,23 @@ name: device_report
 short_description: One report row per device from upload results and the jobs waited for
 version_added: 0.1.0
 description:
-  - Takes the loop results of P(partnercenter.autopilot.partnercenter_device_batch#module) (run with
-    O(partnercenter.autopilot.partnercenter_device_batch#module:wait=false)) and the
-    RV(partnercenter.autopilot.partnercenter_batch_job_status_info#module:jobs) its uploads were waited for with,
+  - Takes the RV(partnercenter.autopilot.partnercenter_device_batch#module:batches) of a
+    P(partnercenter.autopilot.partnercenter_device_batch#module) task run with
+    O(partnercenter.autopilot.partnercenter_device_batch#module:batches), or the C(results) of a looped one,
     and returns one row per device - already present, registered, failed (with the reason and what to do),
     pending, or would be added in check mode.
-  - A failed upload task gives a row of its own with the error.
+  - For uploads run with O(partnercenter.autopilot.partnercenter_device_batch#module:wait=false), pass the
+    RV(partnercenter.autopilot.partnercenter_batch_job_status_info#module:jobs) they were waited for with as
+    O(jobs).
+  - A failed batch gives a row of its own with the error.
   - Devices the module found registered after an upload whose answer was lost have no job of their own; they
     are reported registered.
   - Building the rows in Python keeps a report of ten thousand devices to a fraction of a second.
 options:
   _input:
-    description: The C(results) of a looped P(partnercenter.autopilot.partnercenter_device_batch#module) task.
+    description:
+      - The RV(partnercenter.autopilot.partnercenter_device_batch#module:batches) of a
+        P(partnercenter.autopilot.partnercenter_device_batch#module) task, or the C(results) of a looped one.
     type: list
     elements: dict
     required: true
@@ -38,7 +43,11 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: One row per device
+- name: One row per device of a task run with batches
+  ansible.builtin.set_fact:
+    rows: "{{ uploads.batches | partnercenter.autopilot.device_report(check_mode=ansible_check_mode) }}"
+
+- name: One row per device of looped uploads (wait=false) and the status task that waited for their jobs
   ansible.builtin.set_fact:
     rows: "{{ uploads.results | partnercenter.autopilot.device_report(waited.jobs | default([]), ansible_check_mode) }}"
 '''
@@ -83,7 +92,7 @@ _value:
 
 
 def _row(res, dev, outcome, status, explanation, error_code=None, error_description=None):
-    item = res.get("item") or {}
+    item = res.get("item") or res  # a loop result holds its batch in item
     customer, batch = item.get("customer_id", ""), item.get("batch_id", "")
     serial, key = (dev.get("serial_number") or "", dev.get("product_key") or "") if dev else ("", "")
     name = serial or key or ("hash-only device" if dev else "")
@@ -100,25 +109,36 @@ def _row(res, dev, outcome, status, explanation, error_code=None, error_descript
                                          outcome.replace("_", " "), detail)}
 
 
+def _identity(dev):
+    return dev.get("serial_number") or dev.get("product_key")
+
+
 def device_report(results, jobs=None, check_mode=False):
     by_batch = {}
     for job in jobs or []:
         by_batch.setdefault((job.get("customer_id"), job.get("batch_id")), []).append(job)
     rows = []
     for res in results or []:
-        item = res.get("item") or {}
+        item = res.get("item") or res
         if res.get("failed"):
             rows.append(_row(res, None, "failed", "error", res.get("msg") or "failed"))
-        for dev in res.get("already_present") or []:
-            rows.append(_row(res, dev, "already_present", "finished", "already registered"))
-        reported = set()
+        # Outcomes the upload waited for itself, then those of the jobs waited for in another task.
+        outcomes = list(res.get("devices") or [])
         for job in by_batch.get((item.get("customer_id"), item.get("batch_id")), []):
-            for dev in job.get("devices") or []:
-                reported.add(dev.get("serial_number") or dev.get("product_key"))
-                rows.append(_row(res, dev, dev.get("outcome"), dev.get("status"), dev.get("explanation"),
-                                 dev.get("error_code"), dev.get("error_description")))
+            outcomes.extend(job.get("devices") or [])
+        unique = dict((_identity(dev), dev) for dev in reversed(outcomes))  # the first outcome of a device wins
+        for dev in res.get("already_present") or []:
+            if _identity(dev) not in unique:
+                rows.append(_row(res, dev, "already_present", "finished", "already registered"))
+        reported = set()
+        for dev in outcomes:
+            if _identity(dev) in reported:
+                continue
+            reported.add(_identity(dev))
+            rows.append(_row(res, dev, dev.get("outcome"), dev.get("status"), dev.get("explanation"),
+                             dev.get("error_code"), dev.get("error_description")))
         for dev in res.get("added") or []:
-            if (dev.get("serial_number") or dev.get("product_key")) in reported:
+            if _identity(dev) in reported:
                 continue
             if check_mode:
                 rows.append(_row(res, dev, "would_add", "not sent", "would be added"))

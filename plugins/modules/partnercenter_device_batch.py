@@ -31,17 +31,52 @@ attributes:
     description: Returns the plan (RV(plan)) and sends no write.
   diff_mode:
     support: full
-    description: Before and after lists of device identities (serial numbers or product keys; never hashes).
+    description:
+      - Before and after lists of device identities (serial numbers or product keys; never hashes).
+      - With O(batches), one diff per batch.
 options:
   customer_id:
-    description: The customer's tenant id (GUID).
+    description:
+      - The customer's tenant id (GUID).
+      - Required unless O(batches) is given.
     type: str
-    required: true
   batch_id:
     description:
       - Name of the device batch, 1 to 64 characters of letters, digits, space, C(.), C(_) and C(-).
+      - Required with O(customer_id).
     type: str
-    required: true
+  batches:
+    description:
+      - Many batches in one task, instead of O(customer_id), O(batch_id) and O(devices) - for example the
+        output of the P(partnercenter.autopilot.device_batches#filter) filter.
+      - Every batch is validated before the first request. The uploads of all batches are sent first, then
+        their jobs are waited for, so the service processes them side by side; the task takes about one
+        job's time instead of one per batch, and Ansible starts one module instead of one per batch.
+      - The other options apply to every batch. A batch that fails (for example a customer without a
+        reseller relationship) does not stop the others; the task fails at the end and RV(batches) says which
+        batch failed and why.
+      - Batches of the same customer are done one after another when O(match_scope=customer), since each must
+        see the devices the previous one registered.
+    type: list
+    elements: dict
+    suboptions:
+      customer_id:
+        description: The customer's tenant id (GUID).
+        type: str
+        required: true
+      batch_id:
+        description: Name of the device batch.
+        type: str
+        required: true
+      devices:
+        description: The batch's devices, as in O(devices).
+        type: list
+        elements: dict
+  batches_file:
+    description:
+      - Path of a JSON file holding O(batches), used instead of it. The collection's action plugin passes
+        O(batches) this way, like O(devices_file); there is no need to set it yourself.
+    type: path
   devices:
     description:
       - The devices. Each needs one accepted identity - O(devices[].hardware_hash) (optionally with
@@ -152,6 +187,13 @@ EXAMPLES = r'''
     fail_on_device_errors: false
   register: upload
 
+- name: Register the devices of every customer in the inventory in one task
+  partnercenter.autopilot.partnercenter_device_batch:
+    batches: >-
+      {{ groups['autopilot_devices'] | map('extract', hostvars) | partnercenter.autopilot.device_batches }}
+    fail_on_device_errors: false
+  register: uploads
+
 - name: Remove a device from the batch
   partnercenter.autopilot.partnercenter_device_batch:
     customer_id: 3f2504e0-4f89-11d3-9a0c-0305e82c3301
@@ -162,26 +204,39 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+customer_id:
+  description: The customer.
+  returned: unless O(batches) is given
+  type: str
 batch_id:
   description: The batch name.
-  returned: always
+  returned: unless O(batches) is given
   type: str
+batches:
+  description:
+    - With O(batches), one result per batch, in the order given. Each has RV(customer_id), RV(batch_id),
+      C(changed), RV(created), RV(tracking_id), RV(location), RV(jobs), RV(job_status), RV(added),
+      RV(already_present), RV(removed), RV(devices) and RV(plan) as described here for one batch.
+    - A batch that failed also has C(failed=true) and C(msg).
+  returned: when O(batches) is given
+  type: list
+  elements: dict
 created:
   description: Whether the batch was created by this run (or would be, in check mode).
-  returned: always
+  returned: unless O(batches) is given
   type: bool
 tracking_id:
   description: Tracking id of the (first) upload job; use it with the job status module.
-  returned: always
+  returned: unless O(batches) is given
   type: str
   sample: 0127ed8e-1a4a-4c31-bc5e-b1c5c7cbc2ec
 location:
   description: The C(Location) header of the (first) upload.
-  returned: always
+  returned: unless O(batches) is given
   type: str
 jobs:
   description:
-    - Every upload job (one per chunk of at most 500 devices).
+    - Every upload job (one per chunk of at most 500 devices), of every batch with O(batches).
     - With O(wait=false), pass these lists to
       P(partnercenter.autopilot.partnercenter_batch_job_status_info#module) (its O(partnercenter.autopilot.partnercenter_batch_job_status_info#module:jobs)
       option) to wait for the jobs of many batches in one task.
@@ -209,27 +264,27 @@ jobs:
       type: int
 job_status:
   description: Final status of the upload job(s) - C(finished), C(finished_with_errors), or the last seen one.
-  returned: always
+  returned: unless O(batches) is given
   type: str
 added:
   description: Devices registered by this run (without O(wait), those submitted; in check mode, those that would be).
-  returned: always
+  returned: unless O(batches) is given
   type: list
   elements: dict
   sample: [{serial_number: 1R9-ZNP67, product_key: null}]
 already_present:
   description: Listed devices that were already registered for the customer.
-  returned: always
+  returned: unless O(batches) is given
   type: list
   elements: dict
 removed:
   description: Devices removed (or that would be, in check mode).
-  returned: always
+  returned: unless O(batches) is given
   type: list
   elements: dict
 devices:
   description: Per-device outcome of the upload job(s).
-  returned: always
+  returned: unless O(batches) is given
   type: list
   elements: dict
   contains:
@@ -256,7 +311,7 @@ devices:
       type: str
 plan:
   description: What the run decided before writing.
-  returned: always
+  returned: unless O(batches) is given
   type: dict
   contains:
     would_add:
@@ -305,15 +360,18 @@ def label(device):
 
 
 def summarised(params):
-    """The module's parameters with the device list as a count.
+    """The module's parameters with the device lists as counts.
 
-    For thousands of devices with 4 KB hashes the list is megabytes: echoed in `invocation` (shown at -vvv)
-    it is sent back and parsed for nothing, and logged to syslog it fills the log. Secrets are masked by
+    For thousands of devices with 4 KB hashes the lists are megabytes: echoed in `invocation` (shown at -vvv)
+    they are sent back and parsed for nothing, and logged to syslog they fill the log. Secrets are masked by
     Ansible as usual.
     """
     args = dict(params)
     if isinstance(args.get("devices"), list):
         args["devices"] = "%d devices" % len(args["devices"])
+    if isinstance(args.get("batches"), list):
+        args["batches"] = "%d batches, %d devices" % (len(args["batches"]), sum(
+            len(b.get("devices") or []) for b in args["batches"] if isinstance(b, dict)))
     return args
 
 
@@ -322,12 +380,70 @@ def invocation(module):
     return dict(module_args=summarised(module.params))
 
 
-def load_devices_file(module, path):
+def load_list_file(module, option):
+    path = module.params[option]
     try:
         with open(path) as handle:
             return json.load(handle)
     except (IOError, OSError, ValueError) as err:
-        module.fail_json(msg="cannot read devices_file %s: %s" % (path, err))
+        module.fail_json(msg="cannot read %s %s: %s" % (option, path, err))
+
+
+def checked(p):
+    """The validated devices of one batch request, or DeviceValidationError naming every problem."""
+    validate_target(p["customer_id"], p["batch_id"])
+    desired = validate_devices(p["devices"], for_removal=p["state"] == "absent") if p["devices"] is not None else []
+    problems = []
+    if p["state"] == "present" and p["devices"] is None:
+        problems.append("devices is required with state=present")
+    if p["state"] == "absent" and p["devices"] is None and not p["force"]:
+        problems.append("state=absent without devices removes every device of batch %s: set force: true to "
+                        "confirm" % p["batch_id"])
+    if p["state"] == "present" and p["devices"] is not None and not desired and not p["purge"]:
+        problems.append("devices is empty: there is nothing to register in batch %s (an inventory filter that "
+                        "matched no host?)" % p["batch_id"])
+    if p["state"] == "present" and p["purge"] and not desired and not p["force"]:
+        problems.append("purge with an empty device list removes every device of batch %s: set force: true to "
+                        "confirm" % p["batch_id"])
+    hash_only = ["devices[%d]" % d.index for d in desired if d.hash_only]
+    if hash_only and (p["purge"] or p["state"] == "absent"):
+        problems.append("%s: a device given only by hardware_hash cannot be found among registered devices "
+                        "(Partner Center does not list hashes); add its serial_number or product_key to use %s"
+                        % (", ".join(hash_only), "purge" if p["purge"] else "state=absent"))
+    if problems:
+        raise DeviceValidationError(problems)
+    return desired
+
+
+BATCH_KEYS = ("customer_id", "batch_id", "devices")
+
+
+def batch_requests(p):
+    """[(params, desired)] for every entry of batches, or DeviceValidationError naming every problem of all."""
+    if not isinstance(p["batches"], list) or not p["batches"]:
+        raise DeviceValidationError(["batches must be a non-empty list of {customer_id, batch_id, devices}"])
+    requests, errors = [], []
+    for index, entry in enumerate(p["batches"]):
+        if not isinstance(entry, dict):
+            errors.append("batches[%d]: must be a dictionary, got %s" % (index, type(entry).__name__))
+            continue
+        where = "batches[%d] (%s / %s)" % (index, entry.get("customer_id"), entry.get("batch_id"))
+        unknown = sorted(set(entry) - set(BATCH_KEYS))
+        if unknown:
+            errors.append("%s: unknown field %s (expected %s)" % (where, ", ".join(unknown), ", ".join(BATCH_KEYS)))
+            continue
+        params = dict(p, batches=None, **dict((k, entry.get(k)) for k in BATCH_KEYS))
+        try:
+            requests.append((params, checked(params)))
+        except DeviceValidationError as err:
+            errors.extend("%s: %s" % (where, problem) for problem in err.errors)
+    if errors:
+        raise DeviceValidationError(errors)
+    return requests
+
+
+class BatchFailed(Exception):
+    """One batch could not be brought to its declared state; its result says how far it got."""
 
 
 class DeviceBatchModule(AnsibleModule):
@@ -343,13 +459,19 @@ class DeviceBatchModule(AnsibleModule):
 
 
 class BatchRun(object):
-    """One run of the module: read, plan, write only the difference, wait, report."""
+    """One batch: read, plan, write only the difference (start), then wait and report (finish).
 
-    def __init__(self, module, client):
-        self.module, self.client, self.p = module, client, module.params
+    The two halves are apart so that the uploads of many batches go out before any of their jobs is waited
+    for: the service then processes the jobs side by side.
+    """
+
+    def __init__(self, module, client, params):
+        self.module, self.client, self.p = module, client, params
         self.customer, self.batch_id = self.p["customer_id"].strip(), self.p["batch_id"]
         self.deadline = time.time() + self.p["wait_timeout"]
-        self.result = dict(changed=False, batch_id=self.batch_id, created=False, tracking_id=None, location=None,
+        self.sent, self.uploaded = [], False
+        self.result = dict(changed=False, customer_id=self.customer, batch_id=self.batch_id, created=False,
+                           tracking_id=None, location=None,
                            jobs=[], job_status=None, added=[], already_present=[], removed=[], devices=[],
                            plan=dict(would_add=[], would_remove=[], already_present=[], unverifiable=[]))
         self.progress = []
@@ -449,13 +571,27 @@ class BatchRun(object):
         self.progress.append("job %s: %s, %d/%d devices done" % (info["tracking_id"], info["status"], done, total))
 
     def fail(self, msg, **extra):
+        self.result.update(extra, failed=True, msg=msg)
+        raise BatchFailed(msg)
+
+    def attempt(self, step, *args):
+        """Run start or finish; False when the batch failed (its result then holds msg and how far it got)."""
+        try:
+            try:
+                step(*args)
+            except PartnerCenterError as err:
+                self.fail(str(err), **error_fields(err))
+        except BatchFailed:
+            self.note_verbose_progress()
+            return False
+        return True
+
+    def note_verbose_progress(self):
         if self.module._verbosity >= 1 and self.progress:
             self.result["progress"] = self.progress
-        self.result.update(extra)
-        self.module.fail_json(msg=msg, invocation=invocation(self.module), **self.result)
 
     # ----- the run ---------------------------------------------------------------------------------------
-    def run(self, desired):
+    def start(self, desired):
         p = self.p
         batches = self.settled_batches()
         exists = self.batch_id in batches
@@ -484,25 +620,26 @@ class BatchRun(object):
             self.result["added"] = [d.identity() for d in to_add]
             self.result["removed"] = [d.identity() for d in to_remove]
             self.result["changed"] = bool(to_add or to_remove)
-            return self.result
+            return
         for device in to_remove:
             self.client.delete_device(self.customer, device.batch_id, device.device_id)
             self.result["removed"].append(device.identity())
             self.result["changed"] = True
         if to_add:
-            jobs = self.upload(to_add, exists)
-            if not p["wait"]:
-                self.result["added"] = [d.identity() for job in jobs for d in job["devices"]]
-                self.result["changed"] = self.result["changed"] or bool(jobs)
-                self.result["job_status"] = "queued" if jobs else None
-            elif jobs:
-                self.report(self.wait_for(jobs))
+            self.sent, self.uploaded = self.upload(to_add, exists), True
+
+    def finish(self):
+        if self.uploaded:
+            if not self.p["wait"]:
+                self.result["added"] = [d.identity() for job in self.sent for d in job["devices"]]
+                self.result["changed"] = self.result["changed"] or bool(self.sent)
+                self.result["job_status"] = "queued" if self.sent else None
+            elif self.sent:
+                self.report(self.wait_for(self.sent))
             self.result["added"].extend(d.identity() for d in self.recovered)
             self.result["already_present"].extend(d.identity() for d in self.late_present)
             self.result["changed"] = self.result["changed"] or bool(self.recovered)
-        if self.module._verbosity >= 1 and self.progress:
-            self.result["progress"] = self.progress
-        return self.result
+        self.note_verbose_progress()
 
     def report(self, outcomes):
         self.result["devices"] = outcomes
@@ -521,13 +658,25 @@ class BatchRun(object):
             self.module.warn("%d devices could not be registered: %s" % (len(failed), failure_message(outcomes)))
 
 
+def run_batches(module, requests):
+    """Start every batch (their uploads go out one after another), then finish each: the jobs overlap."""
+    client = client_from_module(module)
+    runs = [BatchRun(module, client, params) for params, _desired in requests]
+    started = [run for run, (_params, desired) in zip(runs, requests) if run.attempt(run.start, desired)]
+    for run in started:
+        run.attempt(run.finish)
+    return [run.result for run in runs]
+
+
 def main():
     module = DeviceBatchModule(
         argument_spec=argument_spec(
-            customer_id=dict(type="str", required=True),
-            batch_id=dict(type="str", required=True),
+            customer_id=dict(type="str"),
+            batch_id=dict(type="str"),
             devices=dict(type="list", elements="dict"),
             devices_file=dict(type="path"),
+            batches=dict(type="list", elements="dict"),
+            batches_file=dict(type="path"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
             purge=dict(type="bool", default=False),
             force=dict(type="bool", default=False),
@@ -537,40 +686,37 @@ def main():
             poll_interval=dict(type="float", default=2.0),
             fail_on_device_errors=dict(type="bool", default=True),
         ),
-        mutually_exclusive=[("devices", "devices_file")],
+        mutually_exclusive=[("devices", "devices_file", "batches", "batches_file"),
+                            ("customer_id", "batches", "batches_file"), ("batch_id", "batches", "batches_file")],
+        required_one_of=[("customer_id", "batches", "batches_file")],
+        required_together=[("customer_id", "batch_id")],
         supports_check_mode=True,
     )
     p = module.params
-    if p["devices_file"]:
-        p["devices"] = load_devices_file(module, p.pop("devices_file"))
+    for option, file_option in (("devices", "devices_file"), ("batches", "batches_file")):
+        if p[file_option]:
+            p[option] = load_list_file(module, file_option)
+            p[file_option] = None
     try:
-        validate_target(p["customer_id"], p["batch_id"])
-        desired = validate_devices(p["devices"], for_removal=p["state"] == "absent") \
-            if p["devices"] is not None else []
+        requests = batch_requests(p) if p["batches"] is not None else [(p, checked(p))]
     except DeviceValidationError as err:
         module.fail_json(msg=str(err), errors=err.errors)
-    if p["state"] == "present" and p["devices"] is None:
-        module.fail_json(msg="devices is required with state=present")
-    if p["state"] == "absent" and p["devices"] is None and not p["force"]:
-        module.fail_json(msg="state=absent without devices removes every device of batch %s: set force: true to "
-                             "confirm" % p["batch_id"])
-    if p["state"] == "present" and not desired and not p["purge"]:
-        module.fail_json(msg="devices is empty: there is nothing to register in batch %s (an inventory filter "
-                             "that matched no host?)" % p["batch_id"])
-    if p["state"] == "present" and p["purge"] and not desired and not p["force"]:
-        module.fail_json(msg="purge with an empty device list removes every device of batch %s: set force: true "
-                             "to confirm" % p["batch_id"])
-    hash_only = ["devices[%d]" % d.index for d in desired if d.hash_only]
-    if hash_only and (p["purge"] or p["state"] == "absent"):
-        module.fail_json(msg="%s: a device given only by hardware_hash cannot be found among registered devices "
-                             "(Partner Center does not list hashes); add its serial_number or product_key to use "
-                             "%s" % (", ".join(hash_only), "purge" if p["purge"] else "state=absent"))
-    run = BatchRun(module, client_from_module(module))
-    try:
-        result = run.run(desired)
-    except PartnerCenterError as err:
-        run.fail(str(err), **error_fields(err))
-    module.exit_json(invocation=invocation(module), **result)
+    results = run_batches(module, requests)
+    if p["batches"] is None:
+        result = results[0]
+        if result.get("failed"):
+            module.fail_json(invocation=invocation(module), **result)
+        module.exit_json(invocation=invocation(module), **result)
+    diffs = [r.pop("diff") for r in results if "diff" in r]
+    out = dict(changed=any(r["changed"] for r in results), batches=results,
+               jobs=[job for r in results for job in r["jobs"]], invocation=invocation(module))
+    if diffs:
+        out["diff"] = diffs
+    failed = [r for r in results if r.get("failed")]
+    if failed:
+        module.fail_json(msg="%d of %d batches failed: %s" % (len(failed), len(results), "; ".join(
+            "%s / %s: %s" % (r["customer_id"], r["batch_id"], r["msg"]) for r in failed)), **out)
+    module.exit_json(**out)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 """partnercenter_device_batch through ansible-playbook against the emulator; claims checked on its request log."""
 import pytest
 
-from tests.helpers import CUSTOMER, api_device, device, hw_hash
+from tests.helpers import CUSTOMER, CUSTOMER_B, api_device, device, hw_hash
 
 MODULE = "partnercenter.autopilot.partnercenter_device_batch"
+CUSTOMER_C = "0b9d2f6e-8a41-4c5e-9f3a-2d7c61e4b8a0"
 
 
 def args(devices, batch_id="contoso-2026-11", **extra):
@@ -217,3 +218,75 @@ def test_batch_names_with_spaces_and_punctuation(emulator, run_module, batch_id)
     assert [d["serial_number"] for d in again["added"]] == ["SN-00001"]
     post = upload_posts(emulator)[-1]
     assert post["raw_path"].endswith("/deviceBatches/%s/devices" % batch_id.replace(" ", "%20"))
+
+
+# ----- many batches in one task (batches) ------------------------------------------------------------------
+def batches_args(batches, **extra):
+    base = {"batches": batches, "poll_interval": 0.1}
+    base.update(extra)
+    return base
+
+
+def test_batches_upload_everything_before_waiting_then_rerun_writes_nothing(emulator, run_module):
+    emulator.queue_seconds, emulator.process_seconds = 0.5, 1.0
+    batches = [{"customer_id": CUSTOMER, "batch_id": "b-a", "devices": [device(0), device(1)]},
+               {"customer_id": CUSTOMER_B, "batch_id": "b-b", "devices": [device(2)]},
+               {"customer_id": CUSTOMER_C, "batch_id": "b-c", "devices": [device(3), device(4)]}]
+    r = run_module(MODULE, batches_args(batches)).result
+    assert r["changed"] and not r.get("failed")
+    assert [(b["customer_id"], b["batch_id"], b["created"], b["job_status"]) for b in r["batches"]] == [
+        (CUSTOMER, "b-a", True, "finished"), (CUSTOMER_B, "b-b", True, "finished"),
+        (CUSTOMER_C, "b-c", True, "finished")]
+    assert [[d["outcome"] for d in b["devices"]] for b in r["batches"]] == [["registered"] * 2, ["registered"],
+                                                                            ["registered"] * 2]
+    assert [(j["customer_id"], j["batch_id"], j["status"]) for j in r["jobs"]] == [
+        (CUSTOMER, "b-a", "finished"), (CUSTOMER_B, "b-b", "finished"), (CUSTOMER_C, "b-c", "finished")]
+    posts, polls = upload_posts(emulator), emulator.requests("GET", "/batchJobStatus/")
+    assert len(posts) == 3 and all(p["path"].endswith("/deviceBatches") for p in posts)
+    # All three jobs were running together: the last upload went out before the first status poll.
+    assert max(p["time"] for p in posts) < min(p["time"] for p in polls)
+    assert len(emulator.token_requests()) == 1
+
+    emulator.clear_log()
+    again = run_module(MODULE, batches_args(batches)).result
+    assert again["changed"] is False and emulator.writes() == []
+    assert [len(b["already_present"]) for b in again["batches"]] == [2, 1, 2]
+
+
+def test_batches_invalid_input_names_batch_and_device_before_any_request(emulator, run_module):
+    batches = [{"customer_id": CUSTOMER, "batch_id": "ok", "devices": [device(0)]},
+               {"customer_id": CUSTOMER_B, "batch_id": "bad", "devices": [device(1), {"serial_number": "SN-X"}]},
+               {"customer_id": "not-a-guid", "batch_id": "b", "devices": [device(2)]},
+               {"customer_id": CUSTOMER, "batch_id": "b2", "devices": [device(3)], "colour": "red"}]
+    r = run_module(MODULE, batches_args(batches)).result
+    assert r["failed"] and emulator.requests() == [] and emulator.token_requests() == []
+    assert "batches[1] (%s / bad): devices[1] (serial SN-X)" % CUSTOMER_B in r["msg"]
+    assert "batches[2] (not-a-guid / b): customer_id must be" in r["msg"]
+    assert "batches[3] (%s / b2): unknown field colour" % CUSTOMER in r["msg"]
+    assert len(r["errors"]) == 3
+
+
+def test_batches_one_failing_customer_does_not_stop_the_others(emulator, run_module):
+    emulator.unrelated_customers.add(CUSTOMER_B)
+    batches = [{"customer_id": CUSTOMER_B, "batch_id": "refused", "devices": [device(0)]},
+               {"customer_id": CUSTOMER, "batch_id": "fine", "devices": [device(1)]}]
+    r = run_module(MODULE, batches_args(batches)).result
+    assert r["failed"] and r["changed"]
+    assert "1 of 2 batches failed" in r["msg"] and CUSTOMER_B in r["msg"] and "relationship" in r["msg"]
+    refused, fine = r["batches"]
+    assert refused["failed"] and "relationship" in refused["msg"] and refused["jobs"] == []
+    assert not fine.get("failed") and [d["outcome"] for d in fine["devices"]] == ["registered"]
+    assert [d["serialNumber"] for d in emulator.batch_devices(CUSTOMER, "fine")] == ["SN-00001"]
+
+
+def test_batches_check_mode_and_diff(emulator, run_module):
+    emulator.seed_batch(CUSTOMER, "b-a", [api_device(device(0))])
+    batches = [{"customer_id": CUSTOMER, "batch_id": "b-a", "devices": [device(0), device(1)]},
+               {"customer_id": CUSTOMER_B, "batch_id": "b-b", "devices": [device(2)]}]
+    run = run_module(MODULE, batches_args(batches), check=True, diff=True)
+    r = run.result
+    assert r["changed"] and emulator.writes() == []
+    assert [[d["serial_number"] for d in b["plan"]["would_add"]] for b in r["batches"]] == [["SN-00001"],
+                                                                                            ["SN-00002"]]
+    assert [d["after"]["devices"] for d in r["diff"]] == [["SN-00000", "SN-00001"], ["SN-00002"]]
+    assert '+        "SN-00001"' in run.stdout and '+        "SN-00002"' in run.stdout  # one diff per batch

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.helpers import CUSTOMER, hw_hash
+from tests.helpers import CUSTOMER, CUSTOMER_B as OTHER, hw_hash
 from tests.playbooks import ROOT, run_playbook
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))
@@ -17,6 +17,14 @@ import examples  # noqa: E402  pylint: disable=wrong-import-position
 
 CSV = ("Device Serial Number,Windows Product ID,Hardware Hash\r\n"
        "CSV-1,,%s\r\nCSV-2,,%s\r\n" % (hw_hash("csv-1", 300), hw_hash("csv-2", 300)))
+
+INVENTORY = """
+autopilot_devices:
+  vars: {partnercenter_customer_id: %s, partnercenter_batch_id: fabrikam}
+  hosts:
+    inv-1: {autopilot_serial_number: INV-1, autopilot_manufacturer: HP, autopilot_model: M}
+    inv-2: {autopilot_serial_number: INV-2, autopilot_manufacturer: HP, autopilot_model: M}
+""" % OTHER
 
 
 @pytest.fixture
@@ -28,11 +36,11 @@ def example_dir(tmp_path):
     return tmp_path, written
 
 
-def run(example_dir, module, env, extra):
+def run(example_dir, module, env, extra, inventory=None):
     tmp_path, written = example_dir
     vars_file = tmp_path / "vars.json"
     vars_file.write_text(json.dumps(extra))
-    proc = run_playbook(written[module], env, extra_vars=str(vars_file))
+    proc = run_playbook(written[module], env, extra_vars=str(vars_file), inventory=inventory)
     assert proc.returncode == 0, proc.stdout[-4000:]
     return proc
 
@@ -45,9 +53,12 @@ def test_every_module_has_an_examples_playbook(example_dir):
 def test_device_batch_examples(emulator, pc_env, example_dir):
     token = "emu-at-examples"
     emulator.access_tokens[token] = {"expires": 4102444800, "kind": "user"}
-    run(example_dir, "partnercenter_device_batch", pc_env, {"partnercenter_access_token": token})
+    inventory = example_dir[0] / "hosts.yml"
+    inventory.write_text(INVENTORY)
+    run(example_dir, "partnercenter_device_batch", pc_env, {"partnercenter_access_token": token}, str(inventory))
     assert sorted(d["serialNumber"] for d in emulator.batch_devices(CUSTOMER, "contoso-2026-11")) == ["5CG1234XYZ"]
     assert sorted(d["serialNumber"] for d in emulator.batch_devices(CUSTOMER, "contoso-csv")) == ["CSV-1", "CSV-2"]
+    assert sorted(d["serialNumber"] for d in emulator.batch_devices(OTHER, "fabrikam")) == ["INV-1", "INV-2"]
     assert [e["method"] for e in emulator.writes()].count("DELETE") == 1  # the removal example
 
 

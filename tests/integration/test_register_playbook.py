@@ -57,6 +57,17 @@ def test_every_device_reported_and_the_play_fails_on_device_errors(emulator, pc_
     assert len(tracking_ids) == 2  # each upload job was waited for
 
 
+def test_a_failed_batch_is_reported_and_fails_the_play_after_the_others_registered(emulator, pc_env, tmp_path):
+    emulator.unrelated_customers.add(CUSTOMER)
+    proc, rows = run(tmp_path, pc_env, "-e", "register_fail_on_device_errors=false")
+    assert proc.returncode != 0 and "1 batches and 0 devices could not be registered" in proc.stdout, \
+        proc.stdout[-3000:]
+    assert rows[""]["customer_id"] == CUSTOMER and rows[""]["status"] == "error"
+    assert "relationship" in rows[""]["explanation"]
+    assert rows["PK-F2"]["outcome"] == "registered"  # the other customer's batch went through
+    assert sorted(d["productKey"] for d in emulator.batch_devices(CUSTOMER_B)) == ["PK-F1", "PK-F2"]
+
+
 def test_check_mode_reports_what_would_be_added_and_writes_nothing(emulator, pc_env, tmp_path):
     emulator.seed_batch(CUSTOMER, "contoso-batch", [{"ProductKey": "PK-C1"}])
     proc, rows = run(tmp_path, pc_env, "--check")

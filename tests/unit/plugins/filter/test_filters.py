@@ -9,6 +9,7 @@ from ansible_collections.partnercenter.autopilot.plugins.filter.autopilot_csv im
 from ansible_collections.partnercenter.autopilot.plugins.filter.device_batches import device_batches
 from ansible_collections.partnercenter.autopilot.plugins.filter.device_report import device_report
 from ansible_collections.partnercenter.autopilot.plugins.filter.device_report_csv import device_report_csv
+from ansible_collections.partnercenter.autopilot.plugins.filter.device_report_html import device_report_html
 
 C1 = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
 C2 = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
@@ -117,6 +118,22 @@ def test_device_report_one_row_per_device_from_uploads_and_jobs():
     assert rows[4]["explanation"] == "403: no relationship" and rows[4]["status"] == "error"
 
 
+def test_device_report_from_batches_that_waited_themselves():
+    # A task run with batches returns per-batch results with customer_id/batch_id on top and the outcomes the
+    # module waited for in devices. A device the service answered ZtdDeviceAlreadyAssigned is in both
+    # already_present and devices: one row.
+    first = {"customer_id": C1, "batch_id": "b1", "added": [{"serial_number": "S1", "product_key": None}],
+             "already_present": [{"serial_number": "S0", "product_key": None},
+                                 {"serial_number": "S2", "product_key": None}],
+             "devices": [outcome("S1", "registered"), outcome("S2", "already_present")]}
+    second = {"customer_id": C2, "batch_id": "b2", "failed": True, "msg": "403: no relationship",
+              "added": [], "already_present": [], "devices": []}
+    rows = device_report([first, second])
+    assert [(r["customer_id"], r["batch_id"], r["serial_number"], r["outcome"]) for r in rows] == [
+        (C1, "b1", "S0", "already_present"), (C1, "b1", "S1", "registered"), (C1, "b1", "S2", "already_present"),
+        (C2, "b2", "", "failed")]
+
+
 def test_device_report_in_check_mode_lists_what_would_be_added():
     rows = device_report([upload(C1, "b1", added=["S1"], already=["S0"])], [], True)
     assert [(r["serial_number"], r["outcome"], r["status"]) for r in rows] == [
@@ -134,3 +151,23 @@ def test_device_report_csv_quotes_every_field_and_round_trips():
     assert parsed == [{"customer_id": C1, "batch_id": "b, 1", "serial_number": 'S"1', "product_key": "",
                        "outcome": "failed", "status": "error", "error_code": "", "error_description": "",
                        "explanation": "line one\nline two"}]
+
+
+def test_device_report_html_escapes_counts_and_puts_failures_first():
+    rows = [{"customer_id": C1, "batch_id": "b1", "serial_number": "S1", "product_key": "", "outcome": "registered",
+             "status": "finished", "error_code": "", "error_description": "", "explanation": "", "line": "x"},
+            {"customer_id": C1, "batch_id": "b<1>", "serial_number": "S&2", "product_key": None, "outcome": "failed",
+             "status": "finished_with_errors", "error_code": "808", "error_description": "ZtdDeviceAssignedToOtherTenant",
+             "explanation": "<script>alert(1)</script>", "line": "y"},
+            {"customer_id": C2, "batch_id": "b2", "serial_number": "S3", "product_key": "", "outcome": "already_present",
+             "status": "finished", "error_code": "", "error_description": "", "explanation": "", "line": "z"}]
+    page = device_report_html(rows)
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<td>b&lt;1&gt;</td><td>S&amp;2</td><td></td>" in page  # None is an empty cell, not "None"
+    assert "ZtdDeviceAssignedToOtherTenant (808)" in page
+    for label, count in (("devices", 3), ("registered", 1), ("already present", 1), ("failed", 1), ("pending", 0)):
+        assert ">%s: %d</span>" % (label, count) in page
+    body = page.split("<tbody>")[1]
+    assert body.index("S&amp;2") < body.index("S1") < body.index("S3")
+    assert page.count("<tr class=") == 3

@@ -46,7 +46,11 @@ class SecretHandoffAction(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super(SecretHandoffAction, self).run(tmp, task_vars)
-        args = dict(self._task.args)
+        # A retry (until/retries) runs a new handler on the same task, whose arguments are trimmed by then
+        # (below): the full ones stay with the task, in an attribute that is not one of its pickled fields.
+        full = getattr(self._task, "_partnercenter_full_args", None) or dict(self._task.args)
+        self._task._partnercenter_full_args = full
+        args = dict(full)
         secrets = dict((k, args.pop(k)) for k in SECRET_OPTIONS if args.get(k) not in (None, ""))
         try:
             if secrets:
@@ -54,6 +58,11 @@ class SecretHandoffAction(ActionBase):
             for option, file_option in self.FILE_OPTIONS.items():
                 if isinstance(args.get(option), list) and not args.get(file_option):
                     args[file_option] = self._hand_over(option, args.pop(option))
+            # After the task the worker pickles its fields, rendered arguments included, to the controller:
+            # megabytes of devices for nothing (the controller keeps its own copy of the task), and the
+            # secrets once more through the results queue. The module has them in files by now.
+            self._task.args = dict((k, v) for k, v in full.items()
+                                   if k not in SECRET_OPTIONS and k not in self.FILE_OPTIONS)
             result.update(self._execute_module(module_name=self._task.resolved_action or self._task.action,
                                                module_args=args, task_vars=task_vars))
         finally:

@@ -2,6 +2,7 @@
 import pytest
 
 from tests.helpers import CUSTOMER, CUSTOMER_B, api_device, device, hw_hash
+from tests.playbooks import run_playbook
 
 MODULE = "partnercenter.autopilot.partnercenter_device_batch"
 CUSTOMER_C = "0b9d2f6e-8a41-4c5e-9f3a-2d7c61e4b8a0"
@@ -290,3 +291,28 @@ def test_batches_check_mode_and_diff(emulator, run_module):
                                                                                             ["SN-00002"]]
     assert [d["after"]["devices"] for d in r["diff"]] == [["SN-00000", "SN-00001"], ["SN-00002"]]
     assert '+        "SN-00001"' in run.stdout and '+        "SN-00002"' in run.stdout  # one diff per batch
+
+
+def test_a_retried_task_hands_the_devices_over_again(emulator, pc_env, tmp_path):
+    # The action plugin trims the device list and secrets from the task's arguments once it has handed them
+    # over; until/retries runs the same handler again, which must still have them.
+    play = tmp_path / "retry.yml"
+    play.write_text("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Register, and run again until the device is reported present
+      %s:
+        customer_id: %s
+        batch_id: retried
+        devices: [{serial_number: SN-R1, manufacturer: HP, model: M}]
+        poll_interval: 0.1
+      register: result
+      until: result.already_present | length == 1
+      retries: 1
+      delay: 0
+""" % (MODULE, CUSTOMER))
+    proc = run_playbook(str(play), pc_env, args=["-v"])
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "FAILED - RETRYING" in proc.stdout  # the first attempt registered it, the second found it present
+    assert len(upload_posts(emulator)) == 1 and len(emulator.batch_devices(CUSTOMER, "retried")) == 1

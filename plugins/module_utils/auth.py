@@ -12,14 +12,6 @@ import re
 import tempfile
 import traceback
 
-MSAL_IMPORT_ERROR = None
-try:
-    import msal
-    HAS_MSAL = True
-except ImportError:
-    HAS_MSAL = False
-    MSAL_IMPORT_ERROR = traceback.format_exc()
-
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import make_session
 
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
@@ -53,6 +45,29 @@ AADSTS_HINTS = (
 
 class AuthError(Exception):
     """A token could not be obtained; the message says which credential to fix. Never contains secrets."""
+
+
+_MSAL = {}
+
+
+def import_msal():
+    """msal, or None when it is missing (msal_import_error() has why).
+
+    Imported on first use: a module handed an access token (the partnercenter_auth role's way) never needs
+    it, and importing it was a fifth of such a module's run.
+    """
+    if "module" not in _MSAL:
+        try:
+            import msal
+            _MSAL.update(module=msal, error=None)
+        except ImportError:
+            _MSAL.update(module=None, error=traceback.format_exc())
+    return _MSAL["module"]
+
+
+def msal_import_error():
+    import_msal()
+    return _MSAL["error"]
 
 
 def is_microsoft_host(authority):
@@ -97,7 +112,8 @@ class MsalTokenProvider(object):
     def __init__(self, tenant_id, client_id, client_secret=None, client_certificate_path=None,
                  client_certificate_thumbprint=None, refresh_token=None, flow="refresh_token",
                  authority=DEFAULT_AUTHORITY, token_cache_path=None, ca_path=None, validate_certs=True, timeout=60):
-        if not HAS_MSAL:
+        msal = import_msal()
+        if not msal:
             raise AuthError("the Python library msal is required")
         missing = [name for name, value in (("tenant_id", tenant_id), ("client_id", client_id)) if not value]
         if not client_secret and not client_certificate_path:
@@ -167,7 +183,7 @@ class MsalTokenProvider(object):
     def _acquire(self, force_refresh):
         if self.flow == "client_credentials":
             if force_refresh:
-                for item in self.cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN):
+                for item in self.cache.search(import_msal().TokenCache.CredentialType.ACCESS_TOKEN):
                     self.cache.remove_at(item)
             return self.app.acquire_token_for_client(scopes=self.scopes)
         for account in self.app.get_accounts():

@@ -12,7 +12,7 @@ import json
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth import (
-    DEFAULT_AUTHORITY, HAS_MSAL, MSAL_IMPORT_ERROR, AuthError, MsalTokenProvider)
+    DEFAULT_AUTHORITY, AuthError, MsalTokenProvider, import_msal, msal_import_error)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import (
     DEFAULT_BASE_URL, HAS_REQUESTS, REQUESTS_IMPORT_ERROR, PartnerCenterClient, StaticTokenProvider)
 
@@ -57,8 +57,8 @@ def argument_spec(**extra):
 def check_libraries(module, need_msal=False):
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
-    if need_msal and not HAS_MSAL:
-        module.fail_json(msg=missing_required_lib("msal"), exception=MSAL_IMPORT_ERROR)
+    if need_msal and not import_msal():
+        module.fail_json(msg=missing_required_lib("msal"), exception=msal_import_error())
 
 
 def warn_insecure(module):
@@ -96,7 +96,7 @@ def provider_from_params(p):
 
 def acquire_token(p):
     """An access token for the auth options in p; raises AuthError with a message safe to show."""
-    if not HAS_MSAL:
+    if not import_msal():
         raise AuthError("the Python library msal is required on the controller")
     return provider_from_params(p).get_token()
 

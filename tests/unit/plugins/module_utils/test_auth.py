@@ -1,6 +1,8 @@
 """auth.py against the emulator's Entra ID side: flows, certificates, cache, and error messages."""
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
 
@@ -158,3 +160,32 @@ def test_token_endpoint_throttled_for_too_long_gives_a_clear_error(emulator):
     with pytest.raises(AuthError, match="Entra ID refused the token request"):
         make(emulator).get_token()
     assert len(emulator.token_requests()) == 6  # the first try and five retries
+
+
+def run_python(code):
+    """Run code in a fresh interpreter with this one's import path (msal's import state is per process)."""
+    proc = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout
+
+
+def test_msal_is_imported_only_when_a_token_must_be_obtained():
+    # A module handed an access token never builds a provider: importing msal was a fifth of its run.
+    run_python("import sys\n"
+               "from ansible_collections.partnercenter.autopilot.plugins.module_utils import common\n"
+               "assert 'msal' not in sys.modules, 'msal imported with the module utils'\n"
+               "from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth import import_msal\n"
+               "assert import_msal() is sys.modules['msal']\n")
+
+
+def test_without_msal_obtaining_a_token_names_the_missing_library():
+    run_python("import sys\n"
+               "sys.modules['msal'] = None  # import msal now raises ImportError\n"
+               "from ansible_collections.partnercenter.autopilot.plugins.module_utils import auth, common\n"
+               "try:\n"
+               "    common.acquire_token({})\n"
+               "except auth.AuthError as err:\n"
+               "    assert 'msal is required' in str(err), err\n"
+               "else:\n"
+               "    raise AssertionError('no AuthError')\n"
+               "assert 'import of msal halted' in auth.msal_import_error()\n")

@@ -126,15 +126,15 @@ def device_report(results, jobs=None, check_mode=False):
         outcomes = list(res.get("devices") or [])
         for job in by_batch.get((item.get("customer_id"), item.get("batch_id")), []):
             outcomes.extend(job.get("devices") or [])
-        unique = dict((_identity(dev), dev) for dev in reversed(outcomes))  # the first outcome of a device wins
+        reported = set(_identity(dev) for dev in outcomes)
         for dev in res.get("already_present") or []:
-            if _identity(dev) not in unique:
+            if _identity(dev) not in reported:
                 rows.append(_row(res, dev, "already_present", "finished", "already registered"))
-        reported = set()
-        for dev in outcomes:
-            if _identity(dev) in reported:
+        shown = set()
+        for dev in outcomes:  # the first outcome of a device wins
+            if _identity(dev) in shown:
                 continue
-            reported.add(_identity(dev))
+            shown.add(_identity(dev))
             rows.append(_row(res, dev, dev.get("outcome"), dev.get("status"), dev.get("explanation"),
                              dev.get("error_code"), dev.get("error_description")))
         for dev in res.get("added") or []:

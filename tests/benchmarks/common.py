@@ -1,5 +1,9 @@
-"""What the benchmarks share: timing, running a one-task playbook, sampling memory, a token the emulator knows."""
+"""What the benchmarks share: timing, running a one-task playbook, sampling memory, a token the emulator knows,
+and the targets of docs/performance.md with the machine-readable line each benchmark prints per target part.
+"""
+import collections
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -22,6 +26,35 @@ NOOP_TASK = """ansible.builtin.debug:
 SINK_TASK = """bench_sink:
         devices: "{{ bench_devices }}"
 """
+
+# The targets of docs/performance.md, the one place their limits are written. A target with several conditions
+# has one part per condition; it is met when all its parts are. Figures are judged as printed (rounded by fmt),
+# so each line can be checked on its own. `bench` is the benchmark that measures the part.
+Target = collections.namedtuple("Target", "number part bench cmp limit fmt unit label")
+TARGETS = [
+    Target(1, "cost_ratio", "bench_noop_rerun", "le", 2, "%.2f", "x",
+           "no-op re-run over 5,000 devices: module cost against the floor"),
+    Target(1, "writes", "bench_noop_rerun", "eq", 0, "%d", "", "no-op re-run: writes"),
+    Target(2, "cost_ratio", "bench_first_registration", "le", 1.5, "%.2f", "x",
+           "first registration of 5,000 devices: module cost against the floor"),
+    Target(3, "creating_posts_per_customer", "bench_many_customers", "eq", 1, "%.2f", "",
+           "100 customers x 100 devices: batch-creating POSTs per customer"),
+    Target(3, "token_requests", "bench_many_customers", "eq", 1, "%d", "", "100 x 100: token requests"),
+    # "Job time dominates": more than half of the play's wall time is the (one) job time.
+    Target(3, "job_time_pct", "bench_many_customers", "gt", 50, "%.0f", "%",
+           "100 x 100, 60 s jobs: job time's share of the wall time"),
+    Target(4, "fewer_requests", "bench_uri_baseline", "ge", 20, "%.1f", "x",
+           "re-run of 1,000 devices against a plain `uri` playbook: fewer requests"),
+    Target(4, "less_time", "bench_uri_baseline", "ge", 5, "%.1f", "x", "re-run against `uri`: less wall time"),
+    Target(5, "planning_ms", "bench_noop_rerun", "lt", 100, "%.1f", "ms", "planning 10,000 devices"),
+    Target(5, "peak_memory_mb", "bench_first_registration", "lt", 400, "%.0f", "MB",
+           "peak memory of the 5,000-device registration"),
+]
+COMPARE = {"le": lambda v, lim: v <= lim, "lt": lambda v, lim: v < lim, "ge": lambda v, lim: v >= lim,
+           "gt": lambda v, lim: v > lim, "eq": lambda v, lim: v == lim}
+_NUMBER = r"-?[0-9]+(?:\.[0-9]+)?"
+TARGET_LINE = re.compile(r"^target_met=(?P<number>[1-5]) part=(?P<part>[a-z_]+) value=(?P<value>%s) "
+                         r"cmp=(?P<cmp>le|lt|ge|gt|eq) limit=(?P<limit>%s) met=(?P<met>yes|no)$" % (_NUMBER, _NUMBER))
 LIBRARY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "library")
 TOKEN = "emu-at-benchmark"
 
@@ -36,6 +69,38 @@ def median_time(func, repeat, before=None):
         func()
         times.append(time.perf_counter() - started)
     return statistics.median(times)
+
+
+def target_line(target, value):
+    """The machine-readable line for one target part, e.g. `target_met=1 part=cost_ratio value=1.51 cmp=le
+    limit=2 met=yes`; met is judged on the value as printed."""
+    shown = target.fmt % value
+    met = COMPARE[target.cmp](float(shown), target.limit)
+    return "target_met=%d part=%s value=%s cmp=%s limit=%g met=%s" % (
+        target.number, target.part, shown, target.cmp, target.limit, "yes" if met else "no")
+
+
+def print_targets(bench, **values):
+    """Print the target line of every part `bench` measures. A miss does not change the exit code: at toy sizes
+    the figures mean nothing, and under `make bench` the summary (tests/benchmarks/summary.py) decides."""
+    mine = [t for t in TARGETS if t.bench == bench]
+    if sorted(values) != sorted(t.part for t in mine):
+        raise ValueError("%s measures %s, got %s" % (bench, sorted(t.part for t in mine), sorted(values)))
+    for target in mine:
+        print(target_line(target, values[target.part]))
+
+
+def parse_target_lines(text):
+    """The target lines in a benchmark's output, as dicts of their fields (strings). A line that starts like
+    one but does not match the format raises ValueError rather than being skipped."""
+    found = []
+    for line in text.splitlines():
+        if line.startswith("target_met="):
+            match = TARGET_LINE.match(line.rstrip())
+            if not match:
+                raise ValueError("malformed target line: %r" % line)
+            found.append(match.groupdict())
+    return found
 
 
 def grant_token(emu):

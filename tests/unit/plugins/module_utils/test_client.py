@@ -23,6 +23,18 @@ def client(emulator):
     return PartnerCenterClient(emulator.url, provider(emulator), ca_path=emulator.ca_path, backoff_base=0.05)
 
 
+def gaps(entries):
+    """Seconds between consecutive logged requests, as the emulator saw them arrive."""
+    return [b["time"] - a["time"] for a, b in zip(entries, entries[1:])]
+
+
+def assert_waited_as_recorded(entries, retries):
+    # client.retries is what the client meant to wait; only the emulator's log shows it did, before each resend.
+    assert len(gaps(entries)) == len(retries)
+    for gap, (_method, _path, _reason, delay) in zip(gaps(entries), retries):
+        assert gap >= delay, "resent %.3fs after the previous attempt, %.3fs was recorded" % (gap, delay)
+
+
 def test_headers_follow_the_api_document(emulator, client):
     client.list_batches(CUSTOMER)
     client.list_batches(CUSTOMER)
@@ -54,9 +66,10 @@ def test_retry_after_is_honoured_with_the_same_request_id(emulator, client):
     entries = emulator.requests("GET", "/deviceBatches$")
     assert [e["status"] for e in entries] == [429, 429, 200]
     assert len({e["headers"]["MS-RequestId"] for e in entries}) == 1
-    assert entries[1]["time"] - entries[0]["time"] >= 0.95 and entries[2]["time"] - entries[1]["time"] >= 0.95
-    assert elapsed >= 1.9
+    assert all(gap >= 1.0 for gap in gaps(entries)), gaps(entries)  # Retry-After: 1, as the service sees it
+    assert elapsed >= 2.0
     assert [r[2:] for r in client.retries] == [(429, 1.0), (429, 1.0)]
+    assert_waited_as_recorded(entries, client.retries)
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
@@ -64,7 +77,13 @@ def test_transient_errors_retried_with_backoff_on_reads(emulator, client, status
     emulator.add_fault("status", method="GET", path="/deviceBatches$", status=status, times=3)
     assert client.list_batches(CUSTOMER) == []
     delays = [r[3] for r in client.retries]
-    assert len(delays) == 3 and all(0.025 <= d <= 0.05 * 2 ** i for i, d in enumerate(delays))
+    assert len(delays) == 3 and all(0.025 * 2 ** i <= d <= 0.05 * 2 ** i for i, d in enumerate(delays)), delays
+    entries = emulator.requests("GET", "/deviceBatches$")
+    assert [e["status"] for e in entries] == [status] * 3 + [200]
+    assert len({e["headers"]["MS-RequestId"] for e in entries}) == 1
+    # backoff_base 0.05 with jitter of x0.5-1: the k-th resend comes at least 0.025 * 2**k s after the one before.
+    assert all(gap >= 0.025 * 2 ** i for i, gap in enumerate(gaps(entries))), gaps(entries)
+    assert_waited_as_recorded(entries, client.retries)
 
 
 def test_retry_budget_bounds_the_wait(emulator):
@@ -75,6 +94,10 @@ def test_retry_budget_bounds_the_wait(emulator):
         client.list_batches(CUSTOMER)
     assert time.time() - started < 3
     assert info.value.status == 429 and "still throttled" in str(info.value)
+    # One Retry-After fits in 1.5 s, a second does not: two attempts, a second apart, then the error.
+    attempts = emulator.requests("GET", "/deviceBatches$")
+    assert [e["status"] for e in attempts] == [429, 429] and gaps(attempts)[0] >= 1.0
+    assert_waited_as_recorded(attempts, client.retries)
 
 
 def test_post_refused_with_429_or_503_is_resent(emulator, client):
@@ -83,6 +106,9 @@ def test_post_refused_with_429_or_503_is_resent(emulator, client):
     devs = validate_devices([device(0)])
     jobs = list(client.upload(CUSTOMER, "b", devs, create=True))
     assert len(jobs) == 1 and [e["status"] for e in emulator.writes()] == [503, 429, 202]
+    assert len({e["headers"]["MS-RequestId"] for e in emulator.writes()}) == 1
+    assert [r[2] for r in client.retries] == [503, 429]
+    assert_waited_as_recorded(emulator.writes(), client.retries)
 
 
 @pytest.mark.parametrize("fault", [dict(action="status", status=500), dict(action="status", status=502),
@@ -193,7 +219,9 @@ def test_wait_for_job_backs_off_and_times_out(emulator):
     assert info.value.tracking_id == job["tracking_id"] and "partnercenter_batch_job_status_info" in str(info.value)
     assert slept[0] == 0.2  # poll_interval until a quarter of the waited time is longer; the last is clipped
     assert all(0.2 <= s <= 0.25 + 1e-3 for s in slept[:-1]), slept
-    assert len(seen) == len(emulator.requests("GET", "/batchJobStatus/")) == len(slept) + 1
+    polls = emulator.requests("GET", "/batchJobStatus/")
+    assert len(seen) == len(polls) == len(slept) + 1
+    assert all(gap >= s for gap, s in zip(gaps(polls), slept)), (gaps(polls), slept)
 
 
 @pytest.mark.parametrize("waited, expected", [(0, 2.0), (7.9, 2.0), (10, 2.5), (100, 25.0), (1000, 30.0)])
@@ -204,11 +232,19 @@ def test_poll_delay_is_a_quarter_of_the_wait_between_interval_and_cap(waited, ex
 def test_wait_for_job_sees_the_end_of_a_job_soon(emulator, client):
     emulator.queue_seconds, emulator.process_seconds = 0.5, 2.5
     job = client.create_batch(CUSTOMER, "b", [{"ProductKey": "K"}])
-    started = time.time()
     client.wait_for_job(CUSTOMER, job["tracking_id"], timeout=30, poll_interval=0.5)
-    # The job ends 3 s after creation; polls every 0.5-0.75 s see it well before a x1.5 backoff would (4.75 s).
-    assert 3.0 <= time.time() - started < 3.9
-    assert len(emulator.requests("GET", "/batchJobStatus/")) <= 8
+    polls = emulator.requests("GET", "/batchJobStatus/")
+    state = emulator.jobs[job["tracking_id"]]
+    end = state["created"] + emulator.queue_seconds + emulator.process_seconds
+    # The last poll is the one that saw the end (it finished the job), the one before still saw it running.
+    assert polls[-2]["time"] < end <= state["completed"] and polls[-1]["time"] <= state["completed"]
+    # So the end was seen at most one poll delay late. That delay is a quarter of the time waited (0.5-0.75 s
+    # here); a x1.5 backoff would have been at 1.7 s by then. The allowance is for the two requests'
+    # round trips on a loaded machine, as the log times arrivals, not the client's sleeps.
+    allowance = 0.5
+    assert gaps(polls)[-1] <= poll_delay(polls[-1]["time"] - polls[0]["time"], 0.5) + allowance, gaps(polls)
+    assert all(gap >= 0.5 for gap in gaps(polls)), gaps(polls)  # never more often than poll_interval
+    assert len(polls) <= 8
 
 
 def test_wait_for_job_finishes(emulator, client):

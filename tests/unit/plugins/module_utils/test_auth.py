@@ -1,8 +1,10 @@
 """auth.py against the emulator's Entra ID side: flows, certificates, cache, and error messages."""
+import functools
 import os
 import stat
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -38,18 +40,108 @@ def test_token_reused_until_refresh_forced(emulator):
     assert prov.get_token(force_refresh=True) != first and len(emulator.token_requests()) == 2
 
 
+def key_lines(pem_path):
+    """The base64 lines of the private key in pem_path: any one of them found somewhere is a leak of the key,
+    whether the PEM was copied whole, re-wrapped or stripped of its armour."""
+    with open(pem_path) as handle:
+        key = handle.read().split("-----BEGIN CERTIFICATE")[0]
+    lines = [line for line in key.splitlines() if line and not line.startswith("-----")]
+    assert len(lines) > 10 and "PRIVATE KEY" in key
+    return lines
+
+
+def holders(root, needles, name, skip=()):
+    """Paths of the strings and bytes reachable from root that contain one of needles.
+
+    Walks attributes (__dict__ and __slots__), containers and their keys, closures, bound methods, partials
+    and exceptions' arguments and causes: wherever an object may keep a copy. Objects in skip are not entered.
+    """
+    found, seen, todo = [], set(id(o) for o in skip), [(name, root)]
+    while todo:
+        path, obj = todo.pop()
+        if isinstance(obj, (str, bytes, bytearray)):
+            text = obj if isinstance(obj, str) else bytes(obj).decode("latin-1")
+            if any(needle in text for needle in needles):
+                found.append(path)
+            continue
+        if id(obj) in seen or obj is None or isinstance(obj, (int, float, type, types.ModuleType)):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, dict):
+            todo.extend(("%s[%r]" % (path, k), v) for k, v in obj.items())
+            todo.extend(("%s<key %r>" % (path, k), k) for k in obj)
+        elif isinstance(obj, (list, tuple, set, frozenset)):
+            todo.extend(("%s[%d]" % (path, i), v) for i, v in enumerate(obj))
+        elif isinstance(obj, types.MethodType):
+            todo.extend([(path + ".__self__", obj.__self__), (path + ".__func__", obj.__func__)])
+        elif isinstance(obj, types.FunctionType):
+            todo.extend(("%s<cell %s>" % (path, n), c.cell_contents)
+                        for n, c in zip(obj.__code__.co_freevars, obj.__closure__ or ()) if c.cell_contents is not c)
+            todo.append((path + ".__defaults__", obj.__defaults__))
+        elif isinstance(obj, functools.partial):
+            todo.extend([(path + ".func", obj.func), (path + ".args", obj.args), (path + ".keywords", obj.keywords)])
+        if isinstance(obj, BaseException):
+            todo.extend([(path + ".args", obj.args), (path + ".__cause__", obj.__cause__),
+                         (path + ".__context__", obj.__context__)])
+        attributes = getattr(obj, "__dict__", None)
+        if isinstance(attributes, dict):
+            todo.extend(("%s.%s" % (path, k), v) for k, v in attributes.items())
+        for klass in type(obj).__mro__:
+            for slot in getattr(klass, "__slots__", ()) or ():
+                if isinstance(slot, str) and hasattr(obj, slot):
+                    todo.append(("%s.%s" % (path, slot), getattr(obj, slot)))
+    return found
+
+
+def assert_key_kept_in(prov, lines):
+    """The key is where it must be (msal signs each assertion with it; the provider redacts it from messages)
+    and nowhere else: not in another attribute, the token cache, the HTTP session or the token."""
+    assert prov.secrets and holders(prov.secrets, lines, "secrets"), "the key must be redacted from messages"
+    assert holders(prov, lines, "provider", skip=(prov.app, prov.secrets)) == []
+    assert holders(prov.app.http_client, lines, "session") == []
+    assert holders(prov.cache, lines, "cache") == [] and holders(prov.cache.serialize(), lines, "cache file") == []
+    assert holders([repr(prov), str(prov)], lines, "text") == []
+
+
 @pytest.mark.parametrize("with_thumbprint", [True, False])
 def test_certificate_credential(emulator, tmp_path, with_thumbprint):
     cert = make_client_certificate(str(tmp_path))
     emulator.client_certificate = cert
-    prov = make(emulator, client_secret=None, client_certificate_path=cert["path"],
+    cache = tmp_path / "cache.json"
+    prov = make(emulator, client_secret=None, client_certificate_path=cert["path"], token_cache_path=str(cache),
                 client_certificate_thumbprint=cert["thumbprint"] if with_thumbprint else None)
     assert prov.get_token()
     form = emulator.token_requests()[0]["body"]
     assert "client_secret" not in form and form["client_assertion"].count(".") == 2
-    with open(cert["path"]) as handle:
-        key = handle.read().split("-----BEGIN CERTIFICATE")[0]
-    assert key not in str(prov.__dict__.get("token"))
+    lines = key_lines(cert["path"])
+    assert_key_kept_in(prov, lines)
+    assert holders(cache.read_text(), lines, "cache file") == []
+    assert holders(emulator.requests(), lines, "sent") == []  # only the signed assertion left the process
+
+
+@pytest.mark.parametrize("problem", ["rejected", "unusable_key"])
+def test_certificate_errors_never_show_the_key(emulator, tmp_path, caplog, problem):
+    cert = make_client_certificate(str(tmp_path))
+    lines = key_lines(cert["path"])
+    if problem == "rejected":  # the app registration knows another certificate
+        emulator.client_certificate = make_client_certificate(str(tmp_path), name="registered")
+        path, needle = cert["path"], "AADSTS700027"
+    else:  # a key line damaged in the file: the key cannot sign
+        with open(cert["path"]) as handle:
+            text = handle.read()
+        path, needle = str(tmp_path / "damaged.pem"), "cannot obtain a Partner Center token"
+        (tmp_path / "damaged.pem").write_text(text.replace(lines[5], lines[5][::-1]))
+        lines = key_lines(path)
+    prov = make(emulator, client_secret=None, client_certificate_path=path,
+                client_certificate_thumbprint=cert["thumbprint"])
+    with pytest.raises(AuthError) as info:
+        prov.get_token()
+    assert needle in str(info.value)
+    assert holders([str(info.value), repr(info.value)], lines, "message") == []
+    assert holders(info.value, lines, "error") == []
+    assert holders(caplog.text, lines, "log") == []  # msal logs the signing failure with its traceback
+    assert_key_kept_in(prov, lines)
+    assert holders(emulator.requests(), lines, "sent") == []
 
 
 def test_certificate_file_problems(emulator, tmp_path):

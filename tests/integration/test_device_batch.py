@@ -28,6 +28,7 @@ def test_create_then_rerun_writes_nothing(emulator, run_module):
     posts = upload_posts(emulator)
     assert len(posts) == 1 and posts[0]["path"].endswith("/deviceBatches")
     assert posts[0]["body"]["BatchId"] == "contoso-2026-11" and len(posts[0]["body"]["Devices"]) == 3
+    assert_object_types(posts[0]["body"])
     assert posts[0]["headers"]["MS-PartnerCenter-Application"].startswith("partnercenter.autopilot/")
     assert {"MS-RequestId", "MS-CorrelationId", "X-Locale", "Authorization"} <= set(posts[0]["headers"])
     assert len(emulator.batch_devices(CUSTOMER, "contoso-2026-11")) == 3
@@ -39,6 +40,16 @@ def test_create_then_rerun_writes_nothing(emulator, run_module):
     assert len(second.result["already_present"]) == 3
     recap = second.stdout.split("PLAY RECAP")[1]
     assert "changed=1 " in recap  # only the task that hands the result to the test
+
+
+def assert_object_types(body):
+    """The service reads the typed bodies of its SDK: a create request, or a plain list of devices."""
+    if isinstance(body, dict):
+        assert body["Attributes"]["ObjectType"] == "DeviceBatchCreationRequest", body["Attributes"]
+        devices = body["Devices"]
+    else:
+        devices = body
+    assert devices and [d["Attributes"]["ObjectType"] for d in devices] == ["Device"] * len(devices)
 
 
 def test_templated_devices_reach_the_service_rendered(emulator, run_module):
@@ -61,6 +72,7 @@ def test_add_one_device_sends_exactly_that_device(emulator, run_module):
     posts = upload_posts(emulator)
     assert len(posts) == 1 and posts[0]["path"].endswith("/deviceBatches/contoso-2026-11/devices")
     assert [d["SerialNumber"] for d in posts[0]["body"]] == ["SN-00005"]
+    assert_object_types(posts[0]["body"])
     assert [d["serial_number"] for d in r["added"]] == ["SN-00005"]
     assert len(r["already_present"]) == 5
 
@@ -198,17 +210,45 @@ def test_chunks_of_500(emulator, run_module):
     r = run_module(MODULE, args(devices, batch_id="large")).result
     assert not r.get("failed"), r.get("msg")
     posts = upload_posts(emulator)
-    assert [len(p["body"]["Devices"]) if isinstance(p["body"], dict) else len(p["body"]) for p in posts] == [500, 500, 1]
+    sizes = [len(p["body"]["Devices"]) if isinstance(p["body"], dict) else len(p["body"]) for p in posts]
+    assert sizes == [500, 500, 1]
     assert posts[0]["path"].endswith("/deviceBatches") and posts[1]["path"].endswith("/large/devices")
     assert len(r["jobs"]) == 3 and len(r["added"]) == 1001
 
 
+def serials(devices):
+    return [d["serial_number"] for d in devices]
+
+
 def test_batch_scope_ignores_other_batches(emulator, run_module):
     emulator.seed_batch(CUSTOMER, "other", [api_device(device(0))])
-    customer_scope = run_module(MODULE, args([device(0)], batch_id="new"), check=True).result
-    assert customer_scope["changed"] is False
-    batch_scope = run_module(MODULE, args([device(0)], batch_id="new", match_scope="batch"), check=True).result
-    assert batch_scope["changed"] is True and batch_scope["created"] is True
+    wanted = [device(0), device(1)]
+
+    # Default (customer) scope: SN-00000 is registered in "other", so only SN-00001 goes to the new batch.
+    customer_scope = run_module(MODULE, args(wanted, batch_id="new")).result
+    assert customer_scope["changed"] and customer_scope["created"]
+    assert serials(customer_scope["added"]) == ["SN-00001"]
+    assert serials(customer_scope["already_present"]) == ["SN-00000"]
+    assert [d["SerialNumber"] for d in emulator.uploaded_devices()] == ["SN-00001"]
+    assert_object_types(upload_posts(emulator)[0]["body"])
+
+    # Batch scope only reads "new": SN-00000 is uploaded into it, for real, and the service's answer (806,
+    # already this customer's) is reported as present, not as a failure or a change.
+    emulator.clear_log()
+    r = run_module(MODULE, args(wanted, batch_id="new", match_scope="batch")).result
+    assert not r.get("failed"), r.get("msg")
+    assert serials(r["plan"]["would_add"]) == ["SN-00000"]
+    assert serials(r["plan"]["already_present"]) == ["SN-00001"]
+    posts = upload_posts(emulator)
+    assert len(posts) == 1 and posts[0]["path"].endswith("/deviceBatches/new/devices") and posts[0]["status"] == 202
+    assert [(d["SerialNumber"], d["HardwareHash"]) for d in emulator.uploaded_devices()] == [
+        ("SN-00000", device(0)["hardware_hash"])]
+    assert_object_types(posts[0]["body"])
+    assert emulator.requests("GET", "/deviceBatches/other/devices$") == []  # the other batch was not even read
+    assert [(d["serial_number"], d["outcome"], d["error_description"]) for d in r["devices"]] == [
+        ("SN-00000", "already_present", "ZtdDeviceAlreadyAssigned")]
+    assert r["changed"] is False and r["added"] == [] and not r["created"]
+    assert sorted(serials(r["already_present"])) == ["SN-00000", "SN-00001"]
 
 
 @pytest.mark.parametrize("batch_id", ["Test batch", "a.b_c-d"])

@@ -5,6 +5,7 @@ exists (their variables, a hash file, an Autopilot CSV) and checks the effect on
 """
 import json
 import os
+import re
 import sys
 
 import pytest
@@ -36,12 +37,35 @@ def example_dir(tmp_path):
     return tmp_path, written
 
 
-def run(example_dir, module, env, extra, inventory=None):
+# Appended after the examples: what they registered is what a user reads, so the test reads it too.
+REPORT = """
+    - name: Hand what the examples registered to the test
+      ansible.builtin.copy:
+        content: "{{{{ {{{names}}} | to_json }}}}"
+        dest: "{{{{ examples_result_path }}}}"
+        mode: "0600"
+"""
+
+
+def run(example_dir, module, env, extra, inventory=None, report=False):
+    """Run the module's examples; with report, return {registered name: value} for every `register:` in them."""
     tmp_path, written = example_dir
+    playbook = written[module]
+    result_path = tmp_path / "registered.json"
+    if report:
+        with open(playbook) as handle:
+            text = handle.read()
+        names = re.findall(r"^\s+register: (\w+)$", text, re.M)
+        assert names, "the examples of %s register nothing to read" % module
+        with open(playbook, "a") as handle:
+            handle.write(REPORT.format(names=", ".join("'%s': %s" % (n, n) for n in names)))
+        extra = dict(extra, examples_result_path=str(result_path))
     vars_file = tmp_path / "vars.json"
     vars_file.write_text(json.dumps(extra))
-    proc = run_playbook(written[module], env, extra_vars=str(vars_file), inventory=inventory)
+    proc = run_playbook(playbook, env, extra_vars=str(vars_file), inventory=inventory)
     assert proc.returncode == 0, proc.stdout[-4000:]
+    if report:
+        return proc, json.loads(result_path.read_text())
     return proc
 
 
@@ -66,17 +90,50 @@ def test_job_status_examples(emulator, pc_env, example_dir):
     devices = [{"serial_number": "EX-1", "manufacturer": "HP", "model": "M"}]
     batches = [{"customer_id": CUSTOMER, "batch_id": "b-%d" % i,
                 "devices": [{"product_key": "PK-EX-%d" % i}]} for i in range(2)]
-    run(example_dir, "partnercenter_batch_job_status_info", pc_env,
-        {"contoso_devices": devices, "batches": batches})
+    _proc, got = run(example_dir, "partnercenter_batch_job_status_info", pc_env,
+                     {"contoso_devices": devices, "batches": batches}, report=True)
     assert [len(emulator.batch_devices(CUSTOMER, b)) for b in ("contoso-2026-11", "b-0", "b-1")] == [1, 1, 1]
     polled = set(e["path"].rsplit("/", 1)[1] for e in emulator.requests("GET", "/batchJobStatus/"))
     assert len(polled) == 3  # every job the examples started was waited for
 
+    # The single job: the one the upload started, read until finished, its device registered under the id
+    # the service gave it.
+    job = got["job"]["job"]
+    assert job["tracking_id"] == got["upload"]["tracking_id"] and job["tracking_id"] in polled
+    assert (job["status"], job["succeeded"], job["failed"]) == ("finished", 1, 0)
+    [registered] = emulator.batch_devices(CUSTOMER, "contoso-2026-11")
+    assert [(d["serial_number"], d["outcome"], d["device_id"]) for d in job["devices"]] == [
+        ("EX-1", "registered", registered["id"])]
+    # The jobs of the loop, passed on as the uploads returned them: each reported with its batch and device.
+    started = [j["tracking_id"] for r in got["uploads"]["results"] for j in r["jobs"]]
+    outcomes = got["outcomes"]["jobs"]
+    assert [j["tracking_id"] for j in outcomes] == started and set(started) == polled - {job["tracking_id"]}
+    assert [(j["customer_id"], j["batch_id"], j["status"], j["succeeded"]) for j in outcomes] == [
+        (CUSTOMER, "b-0", "finished", 1), (CUSTOMER, "b-1", "finished", 1)]
+    assert [[(d["product_key"], d["outcome"]) for d in j["devices"]] for j in outcomes] == [
+        [("PK-EX-0", "registered")], [("PK-EX-1", "registered")]]
+    assert [emulator.jobs[t]["batch_id"] for t in started] == ["b-0", "b-1"]
+
 
 def test_device_batch_info_examples(emulator, pc_env, example_dir):
-    emulator.seed_batch(CUSTOMER, "contoso-2026-11", [{"SerialNumber": "S1"}])
-    proc = run(example_dir, "partnercenter_device_batch_info", pc_env, {})
-    assert emulator.writes() == [] and "ok=2" in proc.stdout.split("PLAY RECAP")[1]
+    emulator.seed_batch(CUSTOMER, "contoso-2026-11", [{"SerialNumber": "S1"}, {"ProductKey": "PK-2"}])
+    emulator.seed_batch(CUSTOMER, "older", [{"SerialNumber": "S3", "OemManufacturerName": "HP", "ModelName": "M"}])
+    emulator.seed_batch(OTHER, "not-contoso", [{"SerialNumber": "S9"}])
+    proc, got = run(example_dir, "partnercenter_device_batch_info", pc_env, {}, report=True)
+    assert emulator.writes() == [] and "ok=3" in proc.stdout.split("PLAY RECAP")[1]
+    # All batches of the customer (and only of that customer), without their devices.
+    listing = got["batches"]["batches"]
+    assert [(b["id"], b["devices_count"], b["status"]) for b in listing] == [
+        ("contoso-2026-11", 2, "finished"), ("older", 1, "finished")]
+    assert all("devices" not in b for b in listing)
+    # One batch with its devices, as the service lists them.
+    [contoso] = got["contoso"]["batches"]
+    service = emulator.batch_devices(CUSTOMER, "contoso-2026-11")
+    assert contoso["id"] == "contoso-2026-11" and contoso["devices_count"] == 2
+    assert [(d["serial_number"], d["product_key"], d["id"]) for d in contoso["devices"]] == [
+        ("S1", None, service[0]["id"]), (None, "PK-2", service[1]["id"])]
+    assert len(emulator.requests("GET", "/deviceBatches/contoso-2026-11/devices$")) == 1
+    assert emulator.requests("GET", "/deviceBatches/older/devices$") == []
 
 
 def test_token_example(emulator, pc_env, example_dir):

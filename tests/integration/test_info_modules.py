@@ -1,47 +1,126 @@
-"""partnercenter_batch_job_status_info and partnercenter_device_batch_info against the emulator."""
+"""partnercenter_batch_job_status_info and partnercenter_device_batch_info against the emulator.
+
+Uploads are started straight through the client: the modules under test only read, and an upload playbook
+would add its own start-up time, which a loaded machine stretches without bound, to every job's timeline.
+"""
+import threading
+import time
+
 import pytest
 
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import (
+    PartnerCenterClient, StaticTokenProvider, poll_delay)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import validate_devices
 from tests.helpers import CUSTOMER, CUSTOMER_B, api_device, device
 
 STATUS = "partnercenter.autopilot.partnercenter_batch_job_status_info"
 BATCHES = "partnercenter.autopilot.partnercenter_device_batch_info"
+# A status answer's way back plus the next poll's way out, on a loaded machine: the log times arrivals, so a
+# gap between two polls is the module's sleep plus these. Process start-up is never inside a gap.
+ROUND_TRIPS = 0.5
 
 
-def start_upload(emulator, run_module, devices, batch_id="b1"):
-    r = run_module("partnercenter.autopilot.partnercenter_device_batch", {
-        "customer_id": CUSTOMER, "batch_id": batch_id, "devices": devices, "wait": False,
-        "fail_on_device_errors": False}).result
-    assert r["changed"] and r["job_status"] == "queued" and r["tracking_id"]
-    return r
+@pytest.fixture
+def client(emulator):
+    token = "emu-at-info-modules-test"
+    emulator.access_tokens[token] = {"expires": time.time() + 3600, "kind": "user"}
+    return PartnerCenterClient(emulator.url, StaticTokenProvider(token), ca_path=emulator.ca_path)
 
 
-def test_wait_through_queued_and_processing(emulator, run_module):
-    emulator.queue_seconds, emulator.process_seconds = 3.0, 2.0
-    up = start_upload(emulator, run_module, [device(0), device(1)])
-    r = run_module(STATUS, {"customer_id": CUSTOMER, "tracking_id": up["tracking_id"], "wait": True,
-                            "poll_interval": 0.2}).result
+def start_upload(emulator, client, devices, batch_id="b1", customer=CUSTOMER):
+    """Create a batch with devices; the job as the upload module lists it in its `jobs` result."""
+    [job] = list(client.upload(customer, batch_id, validate_devices(devices), create=True))
+    assert emulator.jobs[job["tracking_id"]]["status"] == "queued"
+    return dict(customer_id=customer, batch_id=batch_id, tracking_id=job["tracking_id"], location=job["location"],
+                status=None, devices=len(devices))
+
+
+def run_with_clocks_from_first_poll(emulator, run_module, params, starts):
+    """Run the status module; each job in starts stays queued until the module's first status poll, then
+    runs its course from that moment plus starts[tracking id] seconds.
+
+    However long ansible-playbook takes to start, the module meets unfinished jobs, and every window the test
+    checks lies between the job times and the emulator's log, not around a process start.
+    """
+    emulator.jobs_never_finish = True
+    outcome = {}
+
+    def module_run():
+        try:
+            outcome["run"] = run_module(STATUS, params)
+        except BaseException as err:  # pylint: disable=broad-except  # re-raised in the test's thread
+            outcome["error"] = err
+
+    thread = threading.Thread(target=module_run, name="status-module", daemon=True)
+    thread.start()
+    while thread.is_alive() and not emulator.requests("GET", "/batchJobStatus/"):
+        time.sleep(0.01)
+    with emulator.lock:
+        now = time.time()
+        for tracking_id, offset in starts.items():
+            emulator.jobs[tracking_id]["created"] = now + offset
+        emulator.jobs_never_finish = False
+    thread.join(600)
+    assert not thread.is_alive(), "the status module did not finish"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["run"].result
+
+
+def module_requests(emulator):
+    """What the module sent: its token requests, then its polls (the uploads came before, from the test)."""
+    return [e for e in emulator.requests() if e["method"] == "GET" or "/oauth2/" in e["path"]]
+
+
+def gaps(entries):
+    return [b["time"] - a["time"] for a, b in zip(entries, entries[1:])]
+
+
+def assert_waited_for(emulator, polls, tracking_id, poll_interval, since):
+    """polls (one job's, in order) waited through the unfinished job and saw its end at the next poll.
+
+    since: the first request the module sent while waiting for this job, from when it counts the time waited.
+    """
+    job = emulator.jobs[tracking_id]
+    end = job["created"] + emulator.queue_seconds + emulator.process_seconds
+    assert len(polls) >= 2 and polls[0]["time"] < end, "the module must have polled the unfinished job"
+    # The last poll is the one that finished the job; the one before it still saw it unfinished.
+    assert polls[-2]["time"] < end <= job["completed"] and polls[-1]["time"] <= job["completed"]
+    assert all(gap >= poll_interval for gap in gaps(polls)), gaps(polls)
+    # So the end was seen at most one poll delay late: poll_interval, later a quarter of the time waited.
+    delay = poll_delay(polls[-1]["time"] - since["time"], poll_interval)
+    assert gaps(polls)[-1] <= delay + ROUND_TRIPS, (gaps(polls), delay)
+
+
+def test_wait_through_queued_and_processing(emulator, run_module, client):
+    emulator.queue_seconds, emulator.process_seconds = 1.0, 1.5
+    up = start_upload(emulator, client, [device(0), device(1)])
+    r = run_with_clocks_from_first_poll(emulator, run_module, {
+        "customer_id": CUSTOMER, "tracking_id": up["tracking_id"], "wait": True, "poll_interval": 0.2},
+        {up["tracking_id"]: 0.0})
     job = r["job"]
     assert r["changed"] is False and job["status"] == "finished" and job["succeeded"] == 2 and job["failed"] == 0
     assert job["started_time"] and job["completed_time"] and job["tracking_id"] == up["tracking_id"]
     polls = emulator.requests("GET", "/batchJobStatus/")
-    finished_at = emulator.jobs[up["tracking_id"]]["created"] + emulator.queue_seconds + emulator.process_seconds
-    assert polls[0]["time"] < finished_at <= polls[-1]["time"], "the module must have polled an unfinished job"
-    assert len(polls) >= 2
-    assert {d["device_id"] is not None for d in job["devices"]} == {True}
+    assert_waited_for(emulator, polls, up["tracking_id"], 0.2, since=module_requests(emulator)[0])
+    processing_from = emulator.jobs[up["tracking_id"]]["created"] + emulator.queue_seconds
+    assert any(processing_from <= p["time"] < emulator.jobs[up["tracking_id"]]["completed"] for p in polls[:-1])
+    registered = dict((d["serialNumber"], d["id"]) for d in emulator.batch_devices(CUSTOMER, "b1"))
+    assert [(d["serial_number"], d["device_id"]) for d in job["devices"]] == sorted(registered.items())
     assert len(emulator.writes()) == 1  # only the upload; the info module wrote nothing
 
 
-def test_without_wait_reports_the_current_status(emulator, run_module):
-    emulator.queue_seconds = 30
-    up = start_upload(emulator, run_module, [device(0)])
+def test_without_wait_reports_the_current_status(emulator, run_module, client):
+    emulator.jobs_never_finish = True  # still queued when the module reads it, however late it starts
+    up = start_upload(emulator, client, [device(0)])
     job = run_module(STATUS, {"customer_id": CUSTOMER, "tracking_id": up["tracking_id"]}).result["job"]
     assert job["status"] == "queued" and job["devices"][0]["outcome"] == "pending"
 
 
-def test_finished_with_errors_has_explanations(emulator, run_module):
+def test_finished_with_errors_has_explanations(emulator, run_module, client):
     emulator.foreign_keys.add(("serial", "SN-00001"))
     emulator.seed_batch(CUSTOMER, "old", [api_device(device(2))])
-    up = start_upload(emulator, run_module, [device(0), device(1), {"hardware_hash": device(2)["hardware_hash"]}])
+    up = start_upload(emulator, client, [device(0), device(1), {"hardware_hash": device(2)["hardware_hash"]}])
     job = run_module(STATUS, {"customer_id": CUSTOMER, "location": up["location"], "wait": True,
                               "poll_interval": 0.1}).result["job"]
     assert job["status"] == "finished_with_errors"
@@ -52,8 +131,8 @@ def test_finished_with_errors_has_explanations(emulator, run_module):
 
 
 @pytest.mark.parametrize("absolute", [False, True])
-def test_location_absolute_and_relative(emulator, run_module, absolute):
-    up = start_upload(emulator, run_module, [device(0)])
+def test_location_absolute_and_relative(emulator, run_module, client, absolute):
+    up = start_upload(emulator, client, [device(0)])
     location = ("https://api.partnercenter.microsoft.com/v1" + up["location"]) if absolute else up["location"]
     job = run_module(STATUS, {"customer_id": CUSTOMER, "location": location}).result["job"]
     assert job["tracking_id"] == up["tracking_id"]
@@ -71,9 +150,9 @@ def test_unknown_or_bad_ids(emulator, run_module, params, needle):
     assert r["failed"] and needle in r["msg"]
 
 
-def test_job_wait_timeout_names_tracking_id(emulator, run_module):
+def test_job_wait_timeout_names_tracking_id(emulator, run_module, client):
     emulator.jobs_never_finish = True
-    up = start_upload(emulator, run_module, [device(0)])
+    up = start_upload(emulator, client, [device(0)])
     r = run_module(STATUS, {"customer_id": CUSTOMER, "tracking_id": up["tracking_id"], "wait": True,
                             "wait_timeout": 1, "poll_interval": 0.2}).result
     assert r["failed"] and up["tracking_id"] in r["msg"] and r["job"]["status"] == "queued"
@@ -112,22 +191,27 @@ def test_info_modules_in_check_mode(emulator, run_module):
     assert r["batches"][0]["devices_count"] == 1 and emulator.writes() == []
 
 
-def test_jobs_of_many_customers_waited_for_in_one_task(emulator, run_module):
-    emulator.queue_seconds, emulator.process_seconds = 2.0, 4.0  # longer than starting the next two playbooks
-    first = start_upload(emulator, run_module, [device(0), device(1)], batch_id="b1")
-    other = run_module("partnercenter.autopilot.partnercenter_device_batch", {
-        "customer_id": CUSTOMER_B, "batch_id": "b2", "devices": [device(5)], "wait": False}).result
-    jobs = first["jobs"] + other["jobs"]  # passed as the upload results give them
-    assert [(j["customer_id"], j["batch_id"]) for j in jobs] == [(CUSTOMER, "b1"), (CUSTOMER_B, "b2")]
-    r = run_module(STATUS, {"jobs": jobs, "wait": True, "poll_interval": 0.2}).result
+def test_jobs_of_many_customers_waited_for_in_one_task(emulator, run_module, client):
+    emulator.queue_seconds, emulator.process_seconds = 0.5, 1.0
+    jobs = [start_upload(emulator, client, [device(0), device(1)], batch_id="b1"),
+            start_upload(emulator, client, [device(5)], batch_id="b2", customer=CUSTOMER_B)]
+    first, other = (j["tracking_id"] for j in jobs)
+    # The second job ends 1.5 s after the first: once the first is seen finished, the second is still running,
+    # so the module has to wait for it too, not just read it.
+    r = run_with_clocks_from_first_poll(emulator, run_module, {"jobs": jobs, "wait": True, "poll_interval": 0.2},
+                                        {first: 0.0, other: 1.5})
     assert r["changed"] is False and "job" not in r
     assert [(j["customer_id"], j["batch_id"], j["status"], j["succeeded"]) for j in r["jobs"]] == [
         (CUSTOMER, "b1", "finished", 2), (CUSTOMER_B, "b2", "finished", 1)]
+    assert [j["tracking_id"] for j in r["jobs"]] == [first, other]
     assert r["jobs"][1]["devices"][0]["serial_number"] == "SN-00005"
     polls = emulator.requests("GET", "/batchJobStatus/")
-    ends = [emulator.jobs[j["tracking_id"]]["created"] + 6.0 for j in jobs]
-    assert polls[0]["time"] < ends[0] and ends[1] <= polls[-1]["time"] < ends[1] + 0.5  # waited, and not long after
-    assert [p["path"].rsplit("/", 1)[1] for p in polls][-1] == other["tracking_id"]
+    polled = [p["path"].rsplit("/", 1)[1] for p in polls]
+    assert polled == [first] * polled.count(first) + [other] * polled.count(other)  # one job after the other
+    first_polls = [p for p in polls if p["path"].endswith(first)]
+    other_polls = [p for p in polls if p["path"].endswith(other)]
+    assert_waited_for(emulator, first_polls, first, 0.2, since=module_requests(emulator)[0])
+    assert_waited_for(emulator, other_polls, other, 0.2, since=other_polls[0])
 
 
 def test_jobs_problems_named_before_any_request(emulator, run_module):

@@ -63,26 +63,46 @@ class TokenError(Exception):
 
 
 class Fault:
-    """One injected misbehaviour. action: status | delay | drop | drop_after_apply | expire_tokens.
+    """One injected misbehaviour.
 
-    expire_tokens expires every access token issued so far, then handles the request (which therefore gets a
-    401): a token that runs out mid-run, at a chosen request.
+    action: status | status_after_apply | delay | drop | drop_after_apply | hold | expire_tokens.
+    - status answers with `status` without doing anything; status_after_apply does the request, then answers
+      with `status` instead of its real answer (the outcome is unknown to the client).
+    - drop closes the connection without doing anything; drop_after_apply does the request, then closes it.
+    - hold keeps the request until release() is called: then it is done as usual (apply=True), as a server
+      does with a request it has received, or thrown away unanswered (apply=False), as if it never arrived.
+    - expire_tokens expires every access token issued so far, then handles the request (which therefore gets
+      a 401): a token that runs out mid-run, at a chosen request.
+    The first `after` matching requests pass untouched: a fault can hit the k-th upload.
     """
 
     def __init__(self, action, method=None, path=None, times=1, status=503, retry_after=None, seconds=0.0,
-                 code=None, description=None):
+                 code=None, description=None, after=0):
         self.action, self.method, self.times = action, (method or "").upper() or None, times
         self.path = re.compile(path, re.IGNORECASE) if path else None
         self.status, self.retry_after, self.seconds = status, retry_after, seconds
         self.code, self.description = code, description
+        self.after, self.passed = after, 0
         self.hits = 0
+        self._released = threading.Event()
+        self._apply = True
 
     def matches(self, method, path):
         if self.times is not None and self.hits >= self.times:
             return False
         if self.method and self.method != method:
             return False
-        return not self.path or bool(self.path.search(path))
+        if self.path and not self.path.search(path):
+            return False
+        if self.passed < self.after:
+            self.passed += 1
+            return False
+        return True
+
+    def release(self, apply=True):
+        """Let held requests go on (apply=True) or throw them away unanswered (apply=False)."""
+        self._apply = apply
+        self._released.set()
 
     def describe(self):
         return "%s:%s" % (self.action, self.status if self.action == "status" else self.seconds)
@@ -239,13 +259,13 @@ class Emulator:
         return self.requests("POST", r"/oauth2/v2\.0/token$")
 
     def uploaded_devices(self):
-        """Every device of every upload the service accepted (202, or applied with the answer dropped), in order.
+        """Every device of every upload the service accepted (202, or applied with the answer lost), in order.
 
         Uploads refused before processing (429, 503, validation errors) are not counted: they registered nothing.
         """
         sent = []
         for entry in self.writes():
-            if entry["method"] != "POST" or entry["status"] not in (202, "dropped"):
+            if entry["method"] != "POST" or not (entry["status"] == 202 or entry.get("applied")):
                 continue
             body = entry["body"]
             devices = body if isinstance(body, list) else _ci_get(body, "Devices")
@@ -493,6 +513,12 @@ class _Handler(BaseHTTPRequestHandler):
             if fault:
                 fault.hits += 1
                 entry["fault"] = fault.describe()
+        if fault and fault.action == "hold":
+            fault._released.wait(300)
+            if not fault._apply:
+                entry["status"] = "discarded"
+                self.close_connection = True
+                return None
         if fault and fault.action == "delay":
             time.sleep(fault.seconds)
         elif fault and fault.action == "expire_tokens":
@@ -518,9 +544,13 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as err:  # pylint: disable=broad-except  # never a traceback page
             return self._send_error(ApiError(500, 800003, "Unexpected error: %s" % type(err).__name__), entry)
         if fault and fault.action == "drop_after_apply":
-            entry["status"] = "dropped"
+            entry["status"], entry["applied"] = "dropped", True
             self.close_connection = True
             return None
+        if fault and fault.action == "status_after_apply":
+            entry["applied"] = True
+            return self._send_error(ApiError(fault.status, fault.code or 800003,
+                                             fault.description or "Injected fault %d" % fault.status), entry)
         return self._send_json(status, body, entry, headers)
 
     def _parsed_body(self):
@@ -548,15 +578,20 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_json(self, status, body, entry, headers=None):
         data = b"" if body is None else json.dumps(body).encode("utf-8")
         entry["status"] = status
-        self.send_response(status)
-        for k, v in {**self._common_headers(), **(headers or {})}.items():
-            self.send_header(k, v)
-        if data:
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if data:
-            self.wfile.write(data)
+        try:
+            self.send_response(status)
+            for k, v in {**self._common_headers(), **(headers or {})}.items():
+                self.send_header(k, v)
+            if data:
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if data:
+                self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client went away (killed while its request was held): the request was still done, as the
+            # real service would have done it.
+            self.close_connection = True
 
     def _send_error(self, err, entry):
         headers = dict(err.headers)

@@ -28,8 +28,12 @@ def emulator(emulator_tls):
 
 
 @pytest.fixture
-def pc_env(emulator):
-    """Environment variables that point the collection at the emulator, as a user would set them."""
+def pc_env(emulator, tmp_path):
+    """Environment variables that point the collection at the emulator, as a user would set them.
+
+    Each test has an upload journal of its own: entries another test left behind (its emulator gone, its
+    port perhaps reused) must not make this one wait.
+    """
     env = dict(os.environ)
     env.update({
         "PARTNERCENTER_BASE_URL": emulator.url,
@@ -39,6 +43,7 @@ def pc_env(emulator):
         "PARTNERCENTER_CLIENT_ID": emulator.client_id,
         "PARTNERCENTER_CLIENT_SECRET": emulator.client_secret,
         "PARTNERCENTER_REFRESH_TOKEN": emulator._initial_refresh_token,
+        "PARTNERCENTER_JOURNAL_PATH": str(tmp_path / "upload-journal.json"),
     })
     return env
 

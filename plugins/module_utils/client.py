@@ -348,6 +348,26 @@ class PartnerCenterClient(object):
         path = self._path(customer_id, "deviceBatches", batch_id, "devices")
         return self._accepted(self.request("POST", path, json_body=devices, customer_id=customer_id), "POST", path)
 
+    def send_chunk(self, customer_id, batch_id, chunk, create):
+        """POST one chunk of devices: creating the batch when asked, else adding to it.
+
+        Returns {location, tracking_id, devices}.
+        """
+        api = [d.to_api() for d in chunk]
+        if create:
+            try:
+                job = self.create_batch(customer_id, batch_id, api)
+            except PartnerCenterError as err:
+                if err.status != 409:
+                    raise
+                # Another run (a job slice, a second playbook) created the batch since it was read; a refused
+                # create registered nothing, so the same devices go to that batch instead.
+                job = self.add_devices(customer_id, batch_id, api)
+        else:
+            job = self.add_devices(customer_id, batch_id, api)
+        job["devices"] = chunk
+        return job
+
     def upload(self, customer_id, batch_id, devices, create):
         """Send devices in chunks of at most chunk_size: the first creates the batch when asked.
 
@@ -355,21 +375,8 @@ class PartnerCenterClient(object):
         error part way still knows which chunks were sent.
         """
         for chunk in chunks(devices, self.chunk_size):
-            api = [d.to_api() for d in chunk]
-            if create:
-                try:
-                    job = self.create_batch(customer_id, batch_id, api)
-                except PartnerCenterError as err:
-                    if err.status != 409:
-                        raise
-                    # Another run (a job slice, a second playbook) created the batch since it was read; a
-                    # refused create registered nothing, so the same devices go to that batch instead.
-                    job = self.add_devices(customer_id, batch_id, api)
-                create = False
-            else:
-                job = self.add_devices(customer_id, batch_id, api)
-            job["devices"] = chunk
-            yield job
+            yield self.send_chunk(customer_id, batch_id, chunk, create)
+            create = False
 
     def delete_device(self, customer_id, batch_id, device_id):
         path = self._path(customer_id, "deviceBatches", batch_id, "devices", device_id)

@@ -18,8 +18,12 @@ description:
   - Every device is validated before the first request; one error lists every bad device by index and serial.
   - Waits for the upload job and returns each device's outcome. A device the service already has for this
     customer (C(ZtdDeviceAlreadyAssigned)) counts as present, not as a failure.
-  - An upload whose answer was lost is never sent again blindly. The batch is read again and only what is
-    still missing is sent.
+  - An upload whose answer was lost is never sent again blindly. The run waits until the upload has visibly
+    landed (or cannot still be running), reads the batch again and sends only what is still missing.
+  - A device whose earlier upload is still being processed is not uploaded again. Two guards see to it - the
+    batch listing's C(status) (when the service sends it) and the upload journal (O(journal_path)), which
+    records this controller's own uploads until their jobs are seen finished. See the notes for what neither
+    can see.
 author:
   - partnercenter.autopilot maintainers (@partnercenter-autopilot)
 extends_documentation_fragment:
@@ -141,9 +145,26 @@ options:
     type: bool
     default: true
   wait_timeout:
-    description: Seconds to wait for jobs (and for a batch that is still processing an earlier upload).
+    description:
+      - Seconds to wait for each upload job, counted from its upload.
+      - Also, from the start of the run, how long to wait for a batch that is still processing an earlier
+        upload and for earlier uploads of this controller still in the upload journal; and, from when it was
+        sent, how long an upload whose answer was lost is waited for before its missing devices are sent
+        again.
     type: int
     default: 900
+  journal_path:
+    description:
+      - The upload journal, a small JSON file (mode 0600, no secrets, no hardware hashes) where the module
+        records each upload before sending it and removes it once its job is seen finished. The next run
+        first waits for the jobs of the uploads left there (by O(wait=false), a failed wait, a lost answer or
+        a killed run), so none of their devices is uploaded twice even when the batch listing has no status.
+      - Defaults to C(partnercenter-upload-journal.json) beside O(token_cache_path) when that is set, else
+        C(~/.ansible/partnercenter.autopilot/partnercenter-upload-journal.json) on the host the module runs on.
+      - In AWX or Automation Platform, where each job starts in a new container, put it (with the token
+        cache) on persistent storage, or only the batch listing's status guards a re-run.
+      - Falls back to E(PARTNERCENTER_JOURNAL_PATH).
+    type: path
   poll_interval:
     description:
       - First delay between job status polls in seconds.
@@ -161,6 +182,11 @@ notes:
     cannot be matched by reading. It is uploaded on every run; the service answers C(ZtdDeviceAlreadyAssigned),
     which is reported as already present and does not count as a change.
   - At most 500 devices are sent per request; larger uploads are sent in chunks to the same batch.
+  - What remains unguarded - another controller's upload (not in this journal) still processing while the
+    batch listing has no C(status). Its devices are then sent again; the service answers
+    C(ZtdDeviceAlreadyAssigned) (806) for each, which is reported as already present, not as a failure.
+  - An upload whose request never reached the service cannot be told from one still processing when the
+    listing has no C(status); the run then waits O(wait_timeout) before sending those devices again.
 seealso:
   - module: partnercenter.autopilot.partnercenter_batch_job_status_info
   - module: partnercenter.autopilot.partnercenter_device_batch_info
@@ -337,18 +363,21 @@ import hashlib
 import json
 import time
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, env_fallback
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.common import (
     argument_spec, client_from_module, error_fields)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import (
-    FINAL_JOB_STATUSES, JobTimeoutError, OutcomeUnknownError, PartnerCenterError)
+    FINAL_JOB_STATUSES, JobTimeoutError, OutcomeUnknownError, PartnerCenterError, poll_delay)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
-    Device, DeviceValidationError, failure_message, interpret_job, plan, plan_removal, validate_devices,
+    Device, DeviceValidationError, chunks, failure_message, interpret_job, plan, plan_removal, validate_devices,
     validate_target)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.journal import (
+    JournalError, UploadJournal, default_path, devices_of)
 
 MAX_RESOLUTIONS = 3
 LOST_ANSWER_GRACE = 10.0
+BUSY_STATUSES = ("queued", "processing")
 
 
 def label(device):
@@ -465,8 +494,8 @@ class BatchRun(object):
     for: the service then processes the jobs side by side.
     """
 
-    def __init__(self, module, client, params):
-        self.module, self.client, self.p = module, client, params
+    def __init__(self, module, client, journal, params):
+        self.module, self.client, self.journal, self.p = module, client, journal, params
         self.customer, self.batch_id = self.p["customer_id"].strip(), self.p["batch_id"]
         self.deadline = time.time() + self.p["wait_timeout"]
         self.sent, self.uploaded = [], False
@@ -477,6 +506,7 @@ class BatchRun(object):
         self.progress = []
         self.recovered = []     # sent in a request whose answer was lost, found registered on re-reading
         self.late_present = []  # registered by someone else while this run was uploading
+        self.entries = {}       # tracking id -> journal entry id of the uploads of this run
 
     # ----- reading ---------------------------------------------------------------------------------------
     def settled_batches(self):
@@ -488,12 +518,86 @@ class BatchRun(object):
             batches = dict((b.get("id"), b) for b in self.client.list_batches(self.customer))
             relevant = batches.values() if self.p["match_scope"] == "customer" else \
                 [b for b in batches.values() if b.get("id") == self.batch_id]
-            busy = [b.get("id") for b in relevant if b.get("status") in ("queued", "processing")]
+            busy = [b.get("id") for b in relevant if b.get("status") in BUSY_STATUSES]
             if not busy:
                 return batches
             if time.time() >= self.deadline:
                 self.fail("batches %s are still processing an earlier upload after wait_timeout" % ", ".join(busy))
             time.sleep(min(self.p["poll_interval"], max(0.0, self.deadline - time.time())))
+
+    def await_earlier_uploads(self):
+        """Wait for the jobs of this controller's own earlier uploads (a run with wait: false, a killed run).
+
+        The second guard beside settled_batches: it does not need the listing's optional status.
+        """
+        scope = None if self.p["match_scope"] == "customer" else self.batch_id
+        for entry in self.journal.pending(self.customer, scope):
+            if entry["tracking_id"]:
+                self.await_job(entry)
+            else:
+                # Its request may have reached the service as late as the client's timeout after it was sent.
+                self.await_unknown(entry["batch_id"], devices_of(entry), entry["sent_at"],
+                                   entry["sent_at"] + self.p["timeout"])
+            self.journal.done([entry["id"]])
+
+    def await_job(self, entry):
+        tracking_id = entry["tracking_id"]
+        self.progress.append("waiting for an earlier upload of %d devices to batch %s (job %s)"
+                             % (len(entry["devices"]), entry["batch_id"], tracking_id))
+        try:
+            self.client.wait_for_job(self.customer, tracking_id, max(0, self.deadline - time.time()),
+                                     poll_interval=self.p["poll_interval"], progress=self.note_progress)
+        except JobTimeoutError as err:
+            self.fail("an earlier upload of %d devices to batch %s (job %s) is still %s after wait_timeout; "
+                      "nothing was sent, so that none of its devices is uploaded twice: run again once it has "
+                      "finished" % (len(entry["devices"]), entry["batch_id"], tracking_id,
+                                    (err.last_status or {}).get("status")))
+        except PartnerCenterError as err:
+            if err.status != 404:
+                raise
+            # The service does not know the job (any more): the listing alone decides what is registered.
+
+    def await_unknown(self, batch_id, devices, sent_at, given_up_at):
+        """Wait until an upload whose answer never came has visibly landed, or can no longer be running.
+
+        The job of such an upload has no known tracking id. It has landed when all its devices are listed.
+        Once a grace period after the answer was given up has passed (a slow request may still be on its way
+        through the service until then), it cannot be running when the batch does not exist or its status (if
+        the listing has one) is final, and it has finished with failures when the batch's device count moved
+        and then held still for the grace period. Otherwise it is waited for up to wait_timeout after it was
+        sent; then its missing devices are sent again, and any it registered after all come back as already
+        present.
+        """
+        grace = max(0.0, min(self.p["timeout"], LOST_ANSWER_GRACE))
+        grace_end = given_up_at + grace
+        deadline = sent_at + self.p["wait_timeout"]
+        first, last_count, moved_at = True, None, None
+        while True:
+            now = time.time()
+            batch = dict((b.get("id"), b) for b in self.client.list_batches(self.customer)).get(batch_id)
+            count = batch.get("devicesCount") if batch is not None else None
+            if first or count != last_count:
+                moved_at = None if first else now
+                if batch is not None and devices and not plan(devices, [
+                        Device.from_api(item, batch_id) for item in self.client.list_devices(self.customer, batch_id)
+                ]).to_add:
+                    return
+            first, last_count = False, count
+            if now >= grace_end:
+                if batch is None or batch.get("status") not in (None,) + BUSY_STATUSES:
+                    return
+                if moved_at is not None and now - moved_at >= grace:
+                    return
+            if now >= deadline:
+                self.module.warn("an upload to batch %s sent at %s UTC has not visibly landed after wait_timeout; "
+                                 "its missing devices are sent again (any it registered after all are reported "
+                                 "as already present)" % (batch_id, time.strftime("%H:%M:%S", time.gmtime(sent_at))))
+                return
+            self.sleep_until(min(deadline, now + poll_delay(now - sent_at, self.p["poll_interval"])))
+
+    @staticmethod
+    def sleep_until(moment):
+        time.sleep(max(0.0, moment - time.time()))
 
     def registered(self, batches):
         wanted = batches if self.p["match_scope"] == "customer" else \
@@ -507,28 +611,42 @@ class BatchRun(object):
 
     # ----- writing ---------------------------------------------------------------------------------------
     def upload(self, to_add, exists):
-        """Send to_add; when an answer is lost, re-read and send only what is still missing.
+        """Send to_add; when an answer is lost, wait for it to land, re-read and send only what is still missing.
 
-        Devices of the lost request that turn out to be registered were registered by this run (recovered).
+        Each chunk is written to the journal before it is sent, so a run killed while the request is on its
+        way leaves a trace the next run waits on. Devices of the lost request that turn out to be registered
+        were registered by this run (recovered).
         """
         sent = []
+        entry_id, sent_at = None, time.time()
         for _attempt in range(MAX_RESOLUTIONS + 1):
             done = 0
             try:
-                for job in self.client.upload(self.customer, self.batch_id, to_add, create=not exists):
+                for chunk in chunks(to_add, self.client.chunk_size):
+                    entry_id, sent_at = self.journal.begin(self.customer, self.batch_id, chunk), time.time()
+                    try:
+                        job = self.client.send_chunk(self.customer, self.batch_id, chunk, create=not exists)
+                    except OutcomeUnknownError:
+                        raise
+                    except PartnerCenterError:
+                        self.journal.done([entry_id])  # refused: nothing of it is processing
+                        raise
+                    job["accepted_at"] = time.time()
+                    self.journal.accepted(entry_id, job["tracking_id"])
+                    self.entries[job["tracking_id"]] = entry_id
                     exists = True
-                    done += len(job["devices"])
+                    done += len(chunk)
                     sent.append(job)
                     self.record_job(job)
                 return sent
             except OutcomeUnknownError as err:
                 lost = set(id(d) for d in to_add[done:done + self.client.chunk_size])
                 self.module.warn("%s: resolving by reading the batch again" % err)
-                # The request may still be on its way through the service; give it time to land before reading.
-                time.sleep(max(0.0, min(self.p["timeout"], LOST_ANSWER_GRACE, self.deadline - time.time())))
+                self.await_unknown(self.batch_id, to_add[done:done + self.client.chunk_size], sent_at, time.time())
                 batches = self.settled_batches()
                 exists = self.batch_id in batches
                 current = plan(to_add[done:], self.registered(batches), self.batch_id)
+                self.journal.done([entry_id])
                 missing = set(id(d) for d in current.to_add)
                 for device in to_add[done:]:
                     if id(device) not in missing:
@@ -549,12 +667,16 @@ class BatchRun(object):
         outcomes, statuses = [], []
         for job in jobs:
             try:
+                # Each job has wait_timeout from its upload: time spent waiting for an earlier or a lost upload
+                # before it was sent does not count against it.
                 body = self.client.wait_for_job(self.customer, job["tracking_id"],
-                                                max(0, self.deadline - time.time()),
+                                                max(0, job["accepted_at"] + self.p["wait_timeout"] - time.time()),
                                                 poll_interval=self.p["poll_interval"], progress=self.note_progress)
             except JobTimeoutError as err:
                 self.result["job_status"] = (err.last_status or {}).get("status")
                 self.fail(str(err))
+            if job["tracking_id"] in self.entries:
+                self.journal.done([self.entries[job["tracking_id"]]])
             info = interpret_job(body)
             statuses.append(info["status"])
             for entry in self.result["jobs"]:
@@ -581,6 +703,8 @@ class BatchRun(object):
                 step(*args)
             except PartnerCenterError as err:
                 self.fail(str(err), **error_fields(err))
+            except JournalError as err:
+                self.fail(str(err))
         except BatchFailed:
             self.note_verbose_progress()
             return False
@@ -593,6 +717,7 @@ class BatchRun(object):
     # ----- the run ---------------------------------------------------------------------------------------
     def start(self, desired):
         p = self.p
+        self.await_earlier_uploads()
         batches = self.settled_batches()
         exists = self.batch_id in batches
         registered = self.registered(batches)
@@ -661,7 +786,9 @@ class BatchRun(object):
 def run_batches(module, requests):
     """Start every batch (their uploads go out one after another), then finish each: the jobs overlap."""
     client = client_from_module(module)
-    runs = [BatchRun(module, client, params) for params, _desired in requests]
+    p = module.params
+    journal = UploadJournal(p["journal_path"] or default_path(p["token_cache_path"]), client.base_url)
+    runs = [BatchRun(module, client, journal, params) for params, _desired in requests]
     started = [run for run, (_params, desired) in zip(runs, requests) if run.attempt(run.start, desired)]
     for run in started:
         run.attempt(run.finish)
@@ -685,6 +812,7 @@ def main():
             wait_timeout=dict(type="int", default=900),
             poll_interval=dict(type="float", default=2.0),
             fail_on_device_errors=dict(type="bool", default=True),
+            journal_path=dict(type="path", fallback=(env_fallback, ["PARTNERCENTER_JOURNAL_PATH"])),
         ),
         mutually_exclusive=[("devices", "devices_file", "batches", "batches_file"),
                             ("customer_id", "batches", "batches_file"), ("batch_id", "batches", "batches_file")],

@@ -13,7 +13,7 @@ export PATH := $(BIN):$(PATH)
 
 LINT_BIN := $(abspath .venv-lint)/bin
 
-.PHONY: all venv collection collection-tarball demo test pytest sanity sanity-matrix units compat lint docs bench \
+.PHONY: all venv collection collection-tarball demo test pytest mutants kill-matrix sanity sanity-matrix units compat lint docs bench \
 	bench-summary test-emulator test-unit test-integration clean
 
 all: test
@@ -39,10 +39,18 @@ demo: collection
 # Everything CI runs: ansible-test sanity on every supported ansible-core and its unit runner, ansible-lint and
 # the release checks (galaxy-importer, antsibull-docs, antsibull-changelog, ansible-builder), the docs site,
 # the playbooks on the older ansible-core versions, then every pytest suite against the emulator.
-test: sanity-matrix units lint docs compat pytest
+test: sanity-matrix units lint docs compat pytest mutants
 
 pytest: collection
 	$(PY) -m pytest -q tests
+
+# Each "exactly once" guard removed in turn, from a copy of the code: the tests must fail (tools/mutants.py).
+mutants: collection
+	$(PY) tools/mutants.py
+
+# The SIGKILL suite with 20 seeds (make test runs 4, one per kill phase); about 8 minutes.
+kill-matrix: collection
+	KILL_SEEDS=20 $(PY) -m pytest -q tests/reliability/test_kill.py
 
 sanity: venv
 	tools/ansible-test.sh $(BIN)/ansible-test sanity

@@ -207,7 +207,7 @@ def best_planning_times(*inputs, repeats=7):
     """The fastest plan of each input, runs interleaved: on a loaded machine the slower runs measure the
     neighbours rather than plan(), and interleaving gives every size the same chances of a quiet moment."""
     best, plans = [float("inf")] * len(inputs), [None] * len(inputs)
-    for _ in range(repeats):
+    for _repeat in range(repeats):
         for i, (desired, reg) in enumerate(inputs):
             gc.collect()
             gc.disable()  # a collection landing in one run only would skew the ratio

@@ -148,10 +148,13 @@ class MsalTokenProvider(object):
                 # msal asks Microsoft's instance discovery about unknown hosts; a sovereign or test authority
                 # has to skip it.
                 instance_discovery=None if is_microsoft_host(authority_url) else False)
+        # "from None": the redacted message is all that is kept; msal's own exception, which may quote a secret,
+        # would otherwise ride along as the new error's context and show in a traceback.
         except ValueError as err:
-            raise AuthError(self._redact("cannot use authority %s: %s" % (authority_url, err)))
+            raise AuthError(self._redact("cannot use authority %s: %s" % (authority_url, err))) from None
         except Exception as err:  # pylint: disable=broad-except  # msal raises requests errors as they come
-            raise AuthError(self._redact("cannot reach the authority %s: %s" % (authority_url, _describe(err))))
+            raise AuthError(self._redact("cannot reach the authority %s: %s"
+                                         % (authority_url, _describe(err)))) from None
 
     def _redact(self, text):
         for secret in self.secrets + [self.token]:
@@ -167,7 +170,7 @@ class MsalTokenProvider(object):
         except AuthError:
             raise
         except Exception as err:  # pylint: disable=broad-except  # network and TLS errors from inside msal
-            raise AuthError(self._redact("cannot obtain a Partner Center token: %s" % _describe(err)))
+            raise AuthError(self._redact("cannot obtain a Partner Center token: %s" % _describe(err))) from None
         if "access_token" not in result:
             hint = _hint(result)
             text = "Entra ID refused the token request: %s" % (result.get("error") or "unknown error")

@@ -13,26 +13,27 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODULE = "plugins/modules/partnercenter_device_batch.py"
+SERVICE = "plugins/module_utils/service.py"
+ENGINE = "plugins/module_utils/engine.py"
 FAULTS = "tests/reliability/test_faults.py"
 KILL = "tests/reliability/test_kill.py"
 
 # (name, file, text, replacement, tests that must fail)
 MUTANTS = [
     ("settle guard: a batch whose listing says queued/processing is planned against at once",
-     MODULE,
-     'busy = [b.get("id") for b in relevant if b.get("status") in BUSY_STATUSES]',
-     "busy = []",
+     SERVICE,
+     'and lower_keys(b).get("status") in BUSY_STATUSES]',
+     "and False]",
      [FAULTS + "::test_another_controllers_upload_still_processing_is_waited_for"]),
     ("journal guard: the jobs of this controller's earlier uploads are not waited for",
-     MODULE,
+     ENGINE,
      "for entry in self.journal.pending(self.customer, scope):",
      "for entry in []:",
      [FAULTS + "::test_rerun_while_the_job_is_processing_sends_no_device_twice", KILL]),
     ("lost-answer wait: only the grace period is waited, as before the journal",
-     MODULE,
+     ENGINE,
      "        grace_end = given_up_at + grace\n",
-     "        grace_end = given_up_at + grace\n        return self.sleep_until(grace_end)\n",
+     "        grace_end = given_up_at + grace\n        return self.clock.sleep_until(grace_end)\n",
      [FAULTS + "::test_lost_answer_while_the_job_outlasts_the_grace_period", KILL]),
 ]
 

@@ -13,9 +13,10 @@ __metaclass__ = type
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth import AuthError
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.common import (
-    AUTH_ARGUMENT_SPEC, INSECURE_WARNING, acquire_token)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth import AuthError, acquire_token
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import DeviceValidationError
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.module import (
+    INSECURE_WARNING, TOKEN_MODULE_SPEC, check_numbers, copy_spec)
 
 
 class ActionModule(ActionBase):
@@ -24,12 +25,13 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        validation, params = self.validate_argument_spec(dict((k, dict(v)) for k, v in AUTH_ARGUMENT_SPEC.items()))
+        dummy, params = self.validate_argument_spec(copy_spec(TOKEN_MODULE_SPEC))
         if not params["validate_certs"]:
             result.setdefault("warnings", []).append(INSECURE_WARNING)
         try:
+            check_numbers(params)
             token = acquire_token(params)
-        except AuthError as err:
+        except (AuthError, DeviceValidationError) as err:
             result.update(failed=True, msg=str(err))
             return result
         result.update(changed=False, access_token=token, token_type="Bearer", auth_flow=params["auth_flow"])

@@ -25,3 +25,17 @@ attributes:
     support: none
     description: Read-only.
 '''
+
+    # Modules of the partnercenter action group (meta/runtime.yml).
+    ACTION_GROUP = r'''
+options: {}
+attributes:
+  action_group:
+    description:
+      - Use C(group/partnercenter.autopilot.partnercenter) in C(module_defaults) to set the connection and
+        authentication options (for example O(access_token) from the
+        P(partnercenter.autopilot.partnercenter_auth#role) role) once for every Partner Center module.
+    support: full
+    membership:
+      - partnercenter.autopilot.partnercenter
+'''

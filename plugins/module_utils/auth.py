@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) partnercenter.autopilot contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Tokens for Partner Center through msal (the only place that imports it)."""
+"""Tokens for Partner Center through msal: the flows, the token cache, readable Entra ID errors. The only
+importer of msal."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -12,7 +13,7 @@ import re
 import tempfile
 import traceback
 
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import make_session
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import TLS_HINT, make_session, redact
 
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
 USER_SCOPE = "https://api.partnercenter.microsoft.com/user_impersonation"
@@ -157,10 +158,7 @@ class MsalTokenProvider(object):
                                          % (authority_url, _describe(err)))) from None
 
     def _redact(self, text):
-        for secret in self.secrets + [self.token]:
-            if secret:
-                text = text.replace(secret, "********")
-        return text
+        return redact(text, self.secrets + [self.token])
 
     def get_token(self, force_refresh=False):
         if self.token and not force_refresh:
@@ -222,6 +220,22 @@ class MsalTokenProvider(object):
 def _describe(err):
     text = str(err)
     if "CERTIFICATE_VERIFY_FAILED" in text or "SSLError" in type(err).__name__:
-        return ("TLS verification failed (%s): set ca_path to the CA that signed the server's certificate"
-                % type(err).__name__)
+        return "TLS verification failed (%s): %s" % (type(err).__name__, TLS_HINT)
     return "%s: %s" % (type(err).__name__, text.splitlines()[0] if text else "")
+
+
+def provider_from_options(p):
+    """The msal provider for a dict of the auth options (module params or action plugin args)."""
+    return MsalTokenProvider(
+        tenant_id=p["tenant_id"], client_id=p["client_id"], client_secret=p["client_secret"],
+        client_certificate_path=p["client_certificate_path"],
+        client_certificate_thumbprint=p["client_certificate_thumbprint"], refresh_token=p["refresh_token"],
+        flow=p["auth_flow"], authority=p["authority"], token_cache_path=p["token_cache_path"],
+        ca_path=p["ca_path"], validate_certs=p["validate_certs"], timeout=p["timeout"])
+
+
+def acquire_token(p):
+    """An access token for the auth options in p; raises AuthError with a message safe to show."""
+    if not import_msal():
+        raise AuthError("the Python library msal is required on the controller")
+    return provider_from_options(p).get_token()

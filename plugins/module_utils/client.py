@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) partnercenter.autopilot contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one place that speaks HTTP to Partner Center."""
+"""HTTP transport to Partner Center and only that: the session (TLS kept per request), headers, paging, error
+bodies and hints, and the retry policy. The only importer of requests; endpoint meaning lives in service.py."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -9,16 +10,11 @@ __metaclass__ = type
 
 import email.utils
 import random
-import re
 import time
 import traceback
 import uuid
 
-try:
-    from urllib.parse import quote, urlsplit
-except ImportError:  # pragma: no cover - Python 2 is not supported by ansible-core 2.17+
-    from urllib import quote  # type: ignore
-    from urlparse import urlsplit  # type: ignore
+from urllib.parse import quote
 
 REQUESTS_IMPORT_ERROR = None
 try:
@@ -32,23 +28,29 @@ except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import chunks, lower_keys
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import lower_keys, parse_location
 
-VERSION = "0.1.0"
 DEFAULT_BASE_URL = "https://api.partnercenter.microsoft.com"
-USER_AGENT = "partnercenter.autopilot/%s" % VERSION
-MAX_DEVICES_PER_REQUEST = 500
+# The collection's name and version (galaxy.yml's; a unit test keeps them equal) for MS-PartnerCenter-Application.
+USER_AGENT = "partnercenter.autopilot/0.1.0"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 # The service refused these before doing anything, so even a POST may be sent again.
 REFUSED_STATUSES = (429, 503)
-FINAL_JOB_STATUSES = ("finished", "finished_with_errors")
-LOCATION_RE = re.compile(r"customers/([^/?#]+)/batchJobStatus/([^/?#]+)", re.IGNORECASE)
+TLS_HINT = "set ca_path to the CA that signed the server's certificate (validate_certs: false only for testing)"
 
 HINTS = {
     (403, "20002"): "there is no reseller relationship with customer {customer}: check customer_id, or ask the "
                     "customer to accept the reseller relationship",
     (404, "60003"): "customer tenant {customer} was not found: check customer_id",
 }
+
+
+def redact(text, secrets):
+    """text with every secret (longer than 3 characters) replaced by asterisks: the one redaction rule."""
+    for secret in secrets:
+        if secret and isinstance(secret, str) and len(secret) > 3:
+            text = text.replace(secret, "********")
+    return text
 
 
 class PartnerCenterError(Exception):
@@ -64,14 +66,6 @@ class PartnerCenterError(Exception):
 
 class OutcomeUnknownError(PartnerCenterError):
     """A write was sent but its answer was lost: re-read the state before sending anything again."""
-
-
-class JobTimeoutError(PartnerCenterError):
-    """A job did not finish within wait_timeout; last_status holds the last answer."""
-
-    def __init__(self, message, tracking_id=None, last_status=None):
-        super(JobTimeoutError, self).__init__(message)
-        self.tracking_id, self.last_status = tracking_id, last_status
 
 
 class StaticTokenProvider(object):
@@ -133,14 +127,39 @@ def make_session(ca_path=None, validate_certs=True, timeout=60, retry_transient=
     return session
 
 
-def parse_location(location):
-    """(customer_id, tracking_id) from a Location header, absolute or relative; tracking id alone is accepted."""
-    if not location:
-        return None, None
-    match = LOCATION_RE.search(urlsplit(location).path or location)
-    if match:
-        return match.group(1), match.group(2)
-    return None, None
+class RetryPolicy(object):
+    """When one logical call is sent again, written once.
+
+    - Reads and DELETE are idempotent: they are resent after a connection error, a timeout, or 429/500/502/503/504.
+    - Writes (POST, PATCH, PUT) are resent only when the service certainly did nothing with them: 429 and 503
+      (refused before processing) and a connection that was never made (refused, or timed out while
+      connecting). Any other failure after a write was sent - a read timeout, a dropped connection, 500, 502,
+      504 - is an unknown outcome: OutcomeUnknownError, and the caller re-reads before sending anything again.
+    - A resend reuses the call's MS-RequestId. It waits Retry-After when the answer has one, else an
+      exponential backoff (base * 2^attempt, at most cap) with jitter (half to all of it).
+    - Budget per logical call: at most max_attempts attempts and budget seconds from its first attempt,
+      counting the next wait; past either, the last answer is raised as an error.
+    - A 401 is retried once, after a forced token refresh, when the token provider can renew its token.
+    """
+
+    def __init__(self, max_attempts=10, budget=300.0, base=1.0, cap=60.0, clock=time.time):
+        self.max_attempts, self.budget, self.base, self.cap, self.clock = max_attempts, budget, base, cap, clock
+
+    @staticmethod
+    def resendable(method):
+        return method in ("GET", "HEAD", "DELETE")
+
+    @staticmethod
+    def refused(status):
+        return status in REFUSED_STATUSES
+
+    def backoff(self, attempt):
+        delay = min(self.cap, self.base * (2 ** attempt))
+        return delay * (0.5 + random.random() / 2)  # nosec - jitter, not cryptography
+
+    def allows(self, attempt, started, delay):
+        """May attempt number attempt + 1 follow after delay seconds?"""
+        return attempt + 1 < self.max_attempts and self.clock() - started + delay <= self.budget
 
 
 def _retry_after(response):
@@ -157,12 +176,11 @@ def _retry_after(response):
 
 
 class PartnerCenterClient(object):
-    """Partner Center device endpoints over one session, with retries, paging and readable errors."""
+    """One session to Partner Center: requests with headers, retries (RetryPolicy), paging and readable errors."""
 
     def __init__(self, base_url, token_provider, ca_path=None, validate_certs=True, timeout=60,
                  correlation_id=None, user_agent=USER_AGENT, max_attempts=10, retry_budget=300.0,
-                 backoff_base=1.0, backoff_cap=60.0, chunk_size=MAX_DEVICES_PER_REQUEST, sleep=time.sleep,
-                 secrets=None):
+                 backoff_base=1.0, backoff_cap=60.0, sleep=time.sleep, secrets=None):
         if not HAS_REQUESTS:
             raise ImportError("the Python library requests is required")
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
@@ -172,23 +190,21 @@ class PartnerCenterClient(object):
         self.timeout = timeout
         self.correlation_id = correlation_id or str(uuid.uuid4())
         self.user_agent = user_agent
-        self.max_attempts, self.retry_budget = max_attempts, retry_budget
-        self.backoff_base, self.backoff_cap = backoff_base, backoff_cap
-        self.chunk_size = chunk_size
+        self.policy = RetryPolicy(max_attempts, retry_budget, backoff_base, backoff_cap)
+        self.max_attempts = max_attempts
         self.sleep = sleep
         self.secrets = secrets if secrets is not None else []
         self.retries = []  # (method, path, reason, delay) for reporting and tests
 
     # ----- plumbing --------------------------------------------------------------------------------------
-    def _path(self, customer_id, *parts):
+    @staticmethod
+    def path(customer_id, *parts):
+        """/v1/customers/{customer}/... with every segment URL-encoded (batch names may hold spaces)."""
         segments = ["v1", "customers", customer_id] + list(parts)
         return "/" + "/".join(quote(str(s), safe="") for s in segments)
 
     def _redact(self, text):
-        for secret in self.secrets:  # _headers adds every token it sends
-            if secret and isinstance(secret, str) and len(secret) > 3:
-                text = text.replace(secret, "********")
-        return text
+        return redact(text, self.secrets)  # _headers adds every token it sends
 
     def _headers(self, request_id, extra):
         token = self.token_provider.get_token()
@@ -205,15 +221,15 @@ class PartnerCenterClient(object):
         headers.update(extra or {})
         return headers
 
-    def _backoff(self, attempt):
-        delay = min(self.backoff_cap, self.backoff_base * (2 ** attempt))
-        return delay * (0.5 + random.random() / 2)  # nosec - jitter, not cryptography
+    def _wait(self, method, path, reason, delay):
+        self.retries.append((method, path, reason, delay))
+        self.sleep(delay)
 
     def request(self, method, path, json_body=None, headers=None, customer_id=None):
-        """One logical call: retried on throttling and transient faults with the same MS-RequestId."""
+        """One logical call, resent as RetryPolicy says with the same MS-RequestId."""
         request_id = str(uuid.uuid4())
-        safe_to_resend = method in ("GET", "HEAD", "DELETE")
-        started = time.time()
+        policy = self.policy
+        started = policy.clock()
         refreshed = False
         attempt = 0
         while True:
@@ -224,25 +240,23 @@ class PartnerCenterClient(object):
                 response = self.session.request(method, self.base_url + path, json=json_body, headers=send_headers,
                                                 timeout=self.timeout)
             except SSLError as err:
-                raise PartnerCenterError(self._redact(
-                    "TLS verification failed for %s: %s. Set ca_path to the CA that signed the server's certificate "
-                    "(validate_certs: false only for testing)" % (self.base_url, err)), method=method, path=path,
+                raise PartnerCenterError(self._redact("TLS verification failed for %s: %s. %s" % (
+                    self.base_url, err, TLS_HINT[0].upper() + TLS_HINT[1:])), method=method, path=path,
                     request_id=request_id, correlation_id=self.correlation_id)
             except requests.exceptions.RequestException as err:
                 never_sent = isinstance(err, ConnectTimeout) or _refused(err)
-                if not (safe_to_resend or never_sent):
+                if not (policy.resendable(method) or never_sent):
                     raise OutcomeUnknownError(
                         "%s %s was sent but no answer arrived (%s); re-read the state before sending again"
                         % (method, path, type(err).__name__), method=method, path=path, request_id=request_id,
                         correlation_id=self.correlation_id)
-                delay = self._backoff(attempt)
-                if attempt + 1 >= self.max_attempts or time.time() - started + delay > self.retry_budget:
+                delay = policy.backoff(attempt)
+                if not policy.allows(attempt, started, delay):
                     raise PartnerCenterError(
                         "%s %s%s failed after %d attempts: %s" % (method, self.base_url, path, attempt + 1,
                                                                   self._redact(str(err))),
                         method=method, path=path, request_id=request_id, correlation_id=self.correlation_id)
-                self.retries.append((method, path, type(err).__name__, delay))
-                self.sleep(delay)
+                self._wait(method, path, type(err).__name__, delay)
                 attempt += 1
                 continue
             if response.status_code == 401 and not refreshed and getattr(self.token_provider, "renewable", False):
@@ -250,16 +264,15 @@ class PartnerCenterClient(object):
                 self.token_provider.get_token(force_refresh=True)
                 continue
             if response.status_code in RETRY_STATUSES:
-                if not safe_to_resend and response.status_code not in REFUSED_STATUSES:
+                if not policy.resendable(method) and not policy.refused(response.status_code):
                     raise OutcomeUnknownError(self._message(response, method, path, customer_id, request_id) +
                                               "; the write may have been applied: re-read before sending again",
                                               **self._error_fields(response, method, path, request_id))
                 delay = _retry_after(response)
                 if delay is None:
-                    delay = self._backoff(attempt)
-                if attempt + 1 < self.max_attempts and time.time() - started + delay <= self.retry_budget:
-                    self.retries.append((method, path, response.status_code, delay))
-                    self.sleep(delay)
+                    delay = policy.backoff(attempt)
+                if policy.allows(attempt, started, delay):
+                    self._wait(method, path, response.status_code, delay)
                     attempt += 1
                     continue
             if response.status_code >= 400:
@@ -303,8 +316,11 @@ class PartnerCenterClient(object):
         text += " (MS-RequestId %s, MS-CorrelationId %s)" % (fields["request_id"], fields["correlation_id"])
         return self._redact(text)
 
-    # ----- endpoints -------------------------------------------------------------------------------------
-    def _get_all(self, path, customer_id):
+    # ----- generic calls ---------------------------------------------------------------------------------
+    def get_json(self, path, customer_id=None):
+        return self.request("GET", path, customer_id=customer_id).json()
+
+    def get_all(self, path, customer_id=None):
         """Every item of a collection, following continuation tokens to the end."""
         items, token, seen = [], None, set()
         while True:
@@ -324,109 +340,15 @@ class PartnerCenterClient(object):
                 raise PartnerCenterError("Partner Center returned the same continuation token twice for %s" % path)
             seen.add(token)
 
-    def list_batches(self, customer_id):
-        return self._get_all(self._path(customer_id, "deviceBatches"), customer_id)
-
-    def list_devices(self, customer_id, batch_id):
-        return self._get_all(self._path(customer_id, "deviceBatches", batch_id, "devices"), customer_id)
-
-    def _accepted(self, response, method, path):
+    def send_accepted(self, method, path, json_body, customer_id=None):
+        """A write the service answers 202 + Location: {location, tracking_id}."""
+        response = self.request(method, path, json_body=json_body, customer_id=customer_id)
         location = response.headers.get("Location")
-        customer, tracking_id = parse_location(location)
+        _customer, tracking_id = parse_location(location)
         if not tracking_id:
             raise PartnerCenterError("Partner Center accepted %s %s but sent no usable Location header (%r)"
                                      % (method, path, location), method=method, path=path)
         return {"location": location, "tracking_id": tracking_id}
-
-    def create_batch(self, customer_id, batch_id, devices):
-        """POST a new batch with devices (API form). Returns {location, tracking_id}."""
-        path = self._path(customer_id, "deviceBatches")
-        body = {"BatchId": batch_id, "Devices": devices, "Attributes": {"ObjectType": "DeviceBatchCreationRequest"}}
-        return self._accepted(self.request("POST", path, json_body=body, customer_id=customer_id), "POST", path)
-
-    def add_devices(self, customer_id, batch_id, devices):
-        path = self._path(customer_id, "deviceBatches", batch_id, "devices")
-        return self._accepted(self.request("POST", path, json_body=devices, customer_id=customer_id), "POST", path)
-
-    def send_chunk(self, customer_id, batch_id, chunk, create):
-        """POST one chunk of devices: creating the batch when asked, else adding to it.
-
-        Returns {location, tracking_id, devices}.
-        """
-        api = [d.to_api() for d in chunk]
-        if create:
-            try:
-                job = self.create_batch(customer_id, batch_id, api)
-            except PartnerCenterError as err:
-                if err.status != 409:
-                    raise
-                # Another run (a job slice, a second playbook) created the batch since it was read; a refused
-                # create registered nothing, so the same devices go to that batch instead.
-                job = self.add_devices(customer_id, batch_id, api)
-        else:
-            job = self.add_devices(customer_id, batch_id, api)
-        job["devices"] = chunk
-        return job
-
-    def upload(self, customer_id, batch_id, devices, create):
-        """Send devices in chunks of at most chunk_size: the first creates the batch when asked.
-
-        Yields one {location, tracking_id, devices} per chunk as each is accepted, so a caller that hits an
-        error part way still knows which chunks were sent.
-        """
-        for chunk in chunks(devices, self.chunk_size):
-            yield self.send_chunk(customer_id, batch_id, chunk, create)
-            create = False
-
-    def delete_device(self, customer_id, batch_id, device_id):
-        path = self._path(customer_id, "deviceBatches", batch_id, "devices", device_id)
-        try:
-            self.request("DELETE", path, customer_id=customer_id)
-        except PartnerCenterError as err:
-            if err.status != 404:  # already gone (e.g. a retried DELETE that had been applied)
-                raise
-
-    def job_status(self, customer_id, tracking_id):
-        path = self._path(customer_id, "batchJobStatus", tracking_id)
-        return self.request("GET", path, customer_id=customer_id).json()
-
-    def wait_for_job(self, customer_id, tracking_id, timeout, poll_interval=2.0, poll_cap=30.0, progress=None):
-        """Poll until finished/finished_with_errors; raise JobTimeoutError after timeout seconds.
-
-        Polls come every poll_interval seconds at first, then every quarter of the time waited so far (at most
-        poll_cap): a long job is not polled needlessly often, and its end is seen at most a quarter late. A
-        backoff that multiplies each delay can see a job's end up to half of the waited time late.
-        """
-        started = time.time()
-        deadline = started + timeout
-        while True:
-            status = self.job_status(customer_id, tracking_id)
-            state = lower_keys(status).get("status")
-            if progress:
-                progress(status)
-            if state in FINAL_JOB_STATUSES:
-                return status
-            now = time.time()
-            remaining = deadline - now
-            if remaining <= 0:
-                raise JobTimeoutError("job %s of customer %s is still %s after %ss; check it later with "
-                                      "partnercenter.autopilot.partnercenter_batch_job_status_info "
-                                      "(tracking_id: %s)" % (tracking_id, customer_id, state, timeout, tracking_id),
-                                      tracking_id=tracking_id, last_status=status)
-            self.sleep(min(poll_delay(now - started, poll_interval, poll_cap), remaining))
-
-    def list_policies(self, customer_id):
-        return self._get_all(self._path(customer_id, "policies"), customer_id)
-
-    def update_policies(self, customer_id, updates):
-        path = self._path(customer_id, "DevicePolicyUpdates")
-        body = {"Devices": updates, "Attributes": {"ObjectType": "DevicePolicyUpdateRequest"}}
-        return self._accepted(self.request("PATCH", path, json_body=body, customer_id=customer_id), "PATCH", path)
-
-
-def poll_delay(waited, poll_interval, poll_cap=30.0):
-    """Seconds until the next status poll after waiting `waited` seconds (see wait_for_job)."""
-    return min(poll_cap, max(poll_interval, waited / 4.0))
 
 
 def _refused(err):

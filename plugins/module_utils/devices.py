@@ -1,12 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) partnercenter.autopilot contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The device domain: identity, validation, the plan, and job results. Pure: no I/O, no Ansible."""
+"""The device domain: identity, validation of devices and batch requests, the plan, job results, and the one
+map of Partner Center's wire shapes (field names) into the collection's. Pure: no I/O, no Ansible."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import re
 
 FIELDS = ("serial_number", "product_key", "hardware_hash", "manufacturer", "model")
@@ -40,7 +42,8 @@ ASCII_ONLY = ("serial_number", "product_key")
 CONTROL_RE = re.compile(u"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 MAX_REPORTED_ERRORS = 50
 
-FINAL_STATUSES = ("finished", "finished_with_errors")
+FINAL_JOB_STATUSES = ("finished", "finished_with_errors")
+BUSY_STATUSES = ("queued", "processing")
 ALREADY_PRESENT = ("ZtdDeviceAlreadyAssigned",)
 EXPLANATIONS = {
     "ZtdDeviceAlreadyAssigned": "already registered to this customer; counted as present",
@@ -129,13 +132,15 @@ class Device(object):
         """What reports and diffs show: never the hash."""
         return {"serial_number": self.serial_number, "product_key": self.product_key}
 
-    def label(self):
-        if self.serial_number:
-            return "serial %s" % self.serial_number
-        if self.product_key:
-            return "product key %s" % self.product_key
+    def label(self, bare=False):
+        """How messages (\"serial X\") and diffs (bare: \"X\") name the device; a hash by its fingerprint only."""
+        for field, kind in (("serial_number", "serial"), ("product_key", "product key")):
+            if getattr(self, field):
+                return getattr(self, field) if bare else "%s %s" % (kind, getattr(self, field))
         if self.hardware_hash:
-            return "hash %s...%s" % (self.hardware_hash[:8], self.hardware_hash[-8:])
+            return "hash sha256:%s" % hashlib.sha256(self.hardware_hash.encode("ascii")).hexdigest()[:12]
+        if self.device_id:
+            return "device %s" % self.device_id
         return "no identity"
 
     def matches(self, other):
@@ -421,3 +426,124 @@ def failure_message(outcomes):
 def chunks(items, size):
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+# ----- batch requests: what one batch of a task asks for --------------------------------------------------------
+BATCH_KEYS = ("customer_id", "batch_id", "devices")
+
+
+def check_request(p):
+    """The validated devices of one batch request (module options), or DeviceValidationError naming every problem."""
+    validate_target(p["customer_id"], p["batch_id"])
+    desired = validate_devices(p["devices"], for_removal=p["state"] == "absent") if p["devices"] is not None else []
+    problems = []
+    if p["state"] == "present" and p["devices"] is None:
+        problems.append("devices is required with state=present")
+    if p["state"] == "absent" and p["devices"] is None and not p["force"]:
+        problems.append("state=absent without devices removes every device of batch %s: set force: true to "
+                        "confirm" % p["batch_id"])
+    if p["state"] == "present" and p["devices"] is not None and not desired and not p["purge"]:
+        problems.append("devices is empty: there is nothing to register in batch %s (an inventory filter that "
+                        "matched no host?)" % p["batch_id"])
+    if p["state"] == "present" and p["purge"] and not desired and not p["force"]:
+        problems.append("purge with an empty device list removes every device of batch %s: set force: true to "
+                        "confirm" % p["batch_id"])
+    hash_only = ["devices[%d]" % d.index for d in desired if d.hash_only]
+    if hash_only and (p["purge"] or p["state"] == "absent"):
+        problems.append("%s: a device given only by hardware_hash cannot be found among registered devices "
+                        "(Partner Center does not list hashes); add its serial_number or product_key to use %s"
+                        % (", ".join(hash_only), "purge" if p["purge"] else "state=absent"))
+    if problems:
+        raise DeviceValidationError(problems)
+    return desired
+
+
+def batch_requests(p):
+    """[(params, desired)] for the task: its batches entries, or its one batch; every problem of all at once."""
+    if p.get("batches") is None:
+        return [(p, check_request(p))]
+    if not isinstance(p["batches"], list) or not p["batches"]:
+        raise DeviceValidationError(["batches must be a non-empty list of {customer_id, batch_id, devices}"])
+    requests, errors = [], []
+    for index, entry in enumerate(p["batches"]):
+        if not isinstance(entry, dict):
+            errors.append("batches[%d]: must be a dictionary, got %s" % (index, type(entry).__name__))
+            continue
+        where = "batches[%d] (%s / %s)" % (index, entry.get("customer_id"), entry.get("batch_id"))
+        unknown = sorted(set(entry) - set(BATCH_KEYS))
+        if unknown:
+            errors.append("%s: unknown field %s (expected %s)" % (where, ", ".join(unknown), ", ".join(BATCH_KEYS)))
+            continue
+        params = dict(p, batches=None, **dict((k, entry.get(k)) for k in BATCH_KEYS))
+        try:
+            requests.append((params, check_request(params)))
+        except DeviceValidationError as err:
+            errors.extend("%s: %s" % (where, problem) for problem in err.errors)
+    if errors:
+        raise DeviceValidationError(errors)
+    return requests
+
+
+def job_requests(p):
+    """[(customer id, tracking id, {customer_id, batch_id})] from the job status options (one job, or jobs),
+    or DeviceValidationError naming every problem."""
+    given = p["jobs"] if p["jobs"] is not None else [dict(customer_id=p["customer_id"], tracking_id=p["tracking_id"],
+                                                          location=p["location"])]
+    targets, errors = [], []
+    for index, job in enumerate(given):
+        where = "jobs[%d]: " % index if p["jobs"] is not None else ""
+        customer = job.get("customer_id")
+        customer = customer.strip() if isinstance(customer, str) else customer
+        tracking_id, location = job.get("tracking_id"), job.get("location")
+        try:
+            validate_target(customer, None)
+        except DeviceValidationError as err:
+            errors.extend(where + e for e in err.errors)
+            continue
+        if not tracking_id and location:
+            located_customer, tracking_id = parse_location(location)
+            if not tracking_id:
+                errors.append("%slocation %r does not look like .../customers/{customer-id}/batchJobStatus/"
+                              "{tracking-id}" % (where, location))
+                continue
+            if located_customer.lower() != customer.lower():
+                errors.append("%slocation names customer %s but customer_id is %s"
+                              % (where, located_customer, customer))
+                continue
+        if not tracking_id:
+            errors.append("%sneeds tracking_id or location" % where)
+            continue
+        targets.append((customer, tracking_id, dict(customer_id=customer, batch_id=job.get("batch_id"))))
+    if errors:
+        raise DeviceValidationError(errors)
+    return targets
+
+
+# ----- wire shapes: Partner Center's answers as the collection returns them -------------------------------------
+LOCATION_RE = re.compile(r"customers/([^/?#]+)/batchJobStatus/([^/?#]+)", re.IGNORECASE)
+
+
+def parse_location(location):
+    """(customer_id, tracking_id) from a Location header, absolute or relative."""
+    if not location:
+        return None, None
+    match = LOCATION_RE.search(location.split("?")[0].split("#")[0])
+    if match:
+        return match.group(1), match.group(2)
+    return None, None
+
+
+def batch_view(item):
+    """A DeviceBatch of the listing (published or SDK shape)."""
+    lowered = lower_keys(item)
+    return dict(id=lowered.get("id"), status=lowered.get("status"), creation_date=lowered.get("creationdate"),
+                devices_count=lowered.get("devicescount"))
+
+
+def device_view(item):
+    """A Device of a batch's listing (which never carries the hash)."""
+    lowered = lower_keys(item)
+    return dict(id=lowered.get("id"), serial_number=lowered.get("serialnumber"),
+                product_key=lowered.get("productkey"), model=lowered.get("modelname"),
+                manufacturer=lowered.get("oemmanufacturername"), uploaded_date=lowered.get("uploadeddate"),
+                policies=lowered.get("policies") or [])

@@ -20,9 +20,12 @@ description:
 author:
   - partnercenter.autopilot maintainers (@partnercenter-autopilot)
 extends_documentation_fragment:
-  - partnercenter.autopilot.partnercenter
-  - partnercenter.autopilot.partnercenter.auth
+  - partnercenter.autopilot.connection
+  - partnercenter.autopilot.connection.base_url
+  - partnercenter.autopilot.auth
+  - partnercenter.autopilot.auth.access_token
   - partnercenter.autopilot.attributes.info_module
+  - partnercenter.autopilot.attributes.action_group
 options:
   customer_id:
     description: The customer's tenant id (GUID). Required with O(tracking_id) or O(location).
@@ -50,12 +53,12 @@ options:
     type: bool
     default: false
   wait_timeout:
-    description: Seconds to wait when O(wait=true) (for all of O(jobs) together).
+    description: Seconds to wait when O(wait=true) (for all of O(jobs) together), from 0 to 604800 (a week).
     type: int
     default: 900
   poll_interval:
     description:
-      - First delay between polls in seconds.
+      - First delay between polls in seconds, from 0.1 to 3600.
       - Later polls come every quarter of the time waited so far, at most every 30 seconds.
     type: float
     default: 2
@@ -165,56 +168,27 @@ job:
           type: str
 '''
 
-import time
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.common import (
-    argument_spec, client_from_module, error_fields)
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import (
-    JobTimeoutError, PartnerCenterError, parse_location)
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
-    DeviceValidationError, interpret_job, validate_target)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import job_requests
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.engine import read_jobs
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.module import PartnerCenterModule
 
 
-def job_targets(module):
-    """[(customer id, tracking id, extra)] from the options, every problem reported before a request is sent."""
-    p = module.params
-    given = p["jobs"] if p["jobs"] is not None else [dict(customer_id=p["customer_id"], tracking_id=p["tracking_id"],
-                                                          location=p["location"])]
-    targets, errors = [], []
-    for index, job in enumerate(given):
-        where = "jobs[%d]: " % index if p["jobs"] is not None else ""
-        customer = job.get("customer_id")
-        customer = customer.strip() if isinstance(customer, str) else customer
-        tracking_id, location = job.get("tracking_id"), job.get("location")
-        try:
-            validate_target(customer, None)
-        except DeviceValidationError as err:
-            errors.extend(where + e for e in err.errors)
-            continue
-        if not tracking_id and location:
-            located_customer, tracking_id = parse_location(location)
-            if not tracking_id:
-                errors.append("%slocation %r does not look like .../customers/{customer-id}/batchJobStatus/"
-                              "{tracking-id}" % (where, location))
-                continue
-            if located_customer.lower() != customer.lower():
-                errors.append("%slocation names customer %s but customer_id is %s"
-                              % (where, located_customer, customer))
-                continue
-        if not tracking_id:
-            errors.append("%sneeds tracking_id or location" % where)
-            continue
-        targets.append((customer, tracking_id, dict(customer_id=customer, batch_id=job.get("batch_id"))))
-    if errors:
-        module.fail_json(msg="; ".join(errors))
-    return targets
+def output(p, jobs):
+    """`jobs` with the jobs option, else `job` (without the customer and batch keys)."""
+    if p["jobs"] is not None:
+        return dict(jobs=jobs)
+    if not jobs:
+        return {}
+    job = dict(jobs[0])
+    job.pop("customer_id")
+    job.pop("batch_id")
+    return dict(job=job)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(
+    module = PartnerCenterModule(
+        argument_spec=dict(
             customer_id=dict(type="str"),
             tracking_id=dict(type="str"),
             location=dict(type="str"),
@@ -229,38 +203,13 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    targets = job_targets(module)
-    client = client_from_module(module)
-    deadline = time.time() + p["wait_timeout"]
-    done = []
-    for customer, tracking_id, extra in targets:
-        try:
-            if p["wait"]:
-                body = client.wait_for_job(customer, tracking_id, max(0, deadline - time.time()),
-                                           poll_interval=p["poll_interval"])
-            else:
-                body = client.job_status(customer, tracking_id)
-        except JobTimeoutError as err:
-            module.fail_json(msg=str(err), **output(p, done + [dict(extra, **interpret_job(err.last_status))]))
-        except PartnerCenterError as err:
-            if err.status == 404:
-                module.fail_json(msg="tracking id %s was not found for customer %s (%s)" % (tracking_id, customer, err),
-                                 status=err.status, code=err.code, **output(p, done))
-            module.fail_json(msg=str(err), **dict(error_fields(err), **output(p, done)))
-        done.append(dict(extra, **interpret_job(body)))
-    module.exit_json(changed=False, **output(p, done))
-
-
-def output(p, jobs):
-    """`jobs` with the jobs option, else `job` (without the customer and batch keys)."""
-    if p["jobs"] is not None:
-        return dict(jobs=jobs)
-    if not jobs:
-        return {}
-    job = dict(jobs[0])
-    job.pop("customer_id")
-    job.pop("batch_id")
-    return dict(job=job)
+    with module.errors():
+        targets = job_requests(p)  # every job checked before the first request
+        service = module.service()
+    jobs, error = read_jobs(service, targets, p["wait"], p["wait_timeout"], p["poll_interval"], module.clock)
+    if error is not None:
+        module.fail_from_error(error, **output(p, jobs))
+    module.exit_json(changed=False, **output(p, jobs))
 
 
 if __name__ == "__main__":

@@ -18,9 +18,12 @@ description:
 author:
   - partnercenter.autopilot maintainers (@partnercenter-autopilot)
 extends_documentation_fragment:
-  - partnercenter.autopilot.partnercenter
-  - partnercenter.autopilot.partnercenter.auth
+  - partnercenter.autopilot.connection
+  - partnercenter.autopilot.connection.base_url
+  - partnercenter.autopilot.auth
+  - partnercenter.autopilot.auth.access_token
   - partnercenter.autopilot.attributes.info_module
+  - partnercenter.autopilot.attributes.action_group
 options:
   customer_id:
     description: The customer's tenant id (GUID).
@@ -98,34 +101,13 @@ batches:
           type: list
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.common import (
-    argument_spec, client_from_module, error_fields)
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import PartnerCenterError
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
-    DeviceValidationError, validate_target)
-
-
-def _get(item, name):
-    lowered = dict((k.lower(), v) for k, v in (item or {}).items())
-    return lowered.get(name.lower())
-
-
-def batch_view(item):
-    return dict(id=_get(item, "id"), status=_get(item, "status"), creation_date=_get(item, "creationDate"),
-                devices_count=_get(item, "devicesCount"))
-
-
-def device_view(item):
-    return dict(id=_get(item, "id"), serial_number=_get(item, "serialNumber"), product_key=_get(item, "productKey"),
-                model=_get(item, "modelName"), manufacturer=_get(item, "oemManufacturerName"),
-                uploaded_date=_get(item, "uploadedDate"), policies=_get(item, "policies") or [])
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import validate_target
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.module import PartnerCenterModule
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(
+    module = PartnerCenterModule(
+        argument_spec=dict(
             customer_id=dict(type="str", required=True),
             batch_id=dict(type="str"),
             include_devices=dict(type="bool"),
@@ -133,27 +115,11 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    customer = p["customer_id"].strip() if p["customer_id"] else p["customer_id"]
-    try:
-        validate_target(customer, p["batch_id"])
-    except DeviceValidationError as err:
-        module.fail_json(msg=str(err))
+    customer = p["customer_id"].strip()
     include = p["include_devices"] if p["include_devices"] is not None else p["batch_id"] is not None
-    client = client_from_module(module)
-    try:
-        items = client.list_batches(customer)
-        if p["batch_id"] is not None:
-            items = [b for b in items if _get(b, "id") == p["batch_id"]]
-        batches = []
-        for item in items:
-            view = batch_view(item)
-            if include:
-                view["devices"] = [device_view(d) for d in client.list_devices(customer, view["id"])]
-                if view["devices_count"] is None:
-                    view["devices_count"] = len(view["devices"])
-            batches.append(view)
-    except PartnerCenterError as err:
-        module.fail_json(msg=str(err), **error_fields(err))
+    with module.errors():
+        validate_target(customer, p["batch_id"])
+        batches = module.service().describe_batches(customer, p["batch_id"], include)
     module.exit_json(changed=False, batches=batches)
 
 

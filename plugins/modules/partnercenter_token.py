@@ -20,7 +20,8 @@ description:
 author:
   - partnercenter.autopilot maintainers (@partnercenter-autopilot)
 extends_documentation_fragment:
-  - partnercenter.autopilot.partnercenter.auth
+  - partnercenter.autopilot.connection
+  - partnercenter.autopilot.auth
 attributes:
   check_mode:
     support: full
@@ -62,24 +63,17 @@ auth_flow:
   sample: refresh_token
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth import AuthError
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.common import (
-    AUTH_ARGUMENT_SPEC, acquire_token, check_libraries, warn_insecure)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth import acquire_token
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.module import PartnerCenterModule
 
 
 def main():
     # The collection's action plugin of the same name obtains the token on the controller instead of running
     # this code; it stays so the module also works where action plugins are bypassed.
-    module = AnsibleModule(argument_spec=dict((k, dict(v)) for k, v in AUTH_ARGUMENT_SPEC.items()),
-                           supports_check_mode=True)
-    warn_insecure(module)
-    check_libraries(module, need_msal=True)
-    try:
+    module = PartnerCenterModule(api=False, supports_check_mode=True)
+    module.check_libraries(need_msal=True)
+    with module.errors():
         token = acquire_token(module.params)
-    except AuthError as err:
-        module.fail_json(msg=str(err))
     module.exit_json(changed=False, access_token=token, token_type="Bearer", auth_flow=module.params["auth_flow"])
 
 

@@ -22,7 +22,7 @@ import json
 from ansible.module_utils.common.json import AnsibleJSONEncoder
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.common import SECRET_OPTIONS
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.module import SECRET_OPTIONS
 
 
 class SecretHandoffAction(ActionBase):

@@ -9,7 +9,8 @@ import time
 import pytest
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import (
-    PartnerCenterClient, StaticTokenProvider, poll_delay)
+    PartnerCenterClient, StaticTokenProvider)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import PartnerCenterService, poll_delay
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import validate_devices
 from tests.helpers import CUSTOMER, CUSTOMER_B, api_device, device
 
@@ -29,7 +30,7 @@ def client(emulator):
 
 def start_upload(emulator, client, devices, batch_id="b1", customer=CUSTOMER):
     """Create a batch with devices; the job as the upload module lists it in its `jobs` result."""
-    [job] = list(client.upload(customer, batch_id, validate_devices(devices), create=True))
+    [job] = list(PartnerCenterService(client).upload(customer, batch_id, validate_devices(devices), create=True))
     assert emulator.jobs[job["tracking_id"]]["status"] == "queued"
     return dict(customer_id=customer, batch_id=batch_id, tracking_id=job["tracking_id"], location=job["location"],
                 status=None, devices=len(devices))

@@ -10,6 +10,9 @@ from tests.helpers import CUSTOMER, hw_hash
 from tests.playbooks import run_playbook
 
 MODULE = "partnercenter.autopilot.partnercenter_device_batch"
+STATUS_MODULE = "partnercenter.autopilot.partnercenter_batch_job_status_info"
+INFO_MODULE = "partnercenter.autopilot.partnercenter_device_batch_info"
+TOKEN_MODULE = "partnercenter.autopilot.partnercenter_token"
 GOOD = {"serial_number": "GOOD-1", "manufacturer": "Contoso", "model": "Laptop 7"}
 HASH = hw_hash("bad-input", 300)
 
@@ -19,11 +22,13 @@ def devices(*bad):
 
 
 def case(name, needles, devs=None, **args):
-    module_args = {"customer_id": CUSTOMER, "batch_id": "bad-input"}
+    module = args.pop("_module", MODULE)
+    module_args = {"customer_id": CUSTOMER} if module in (STATUS_MODULE, INFO_MODULE) else \
+        {} if module == TOKEN_MODULE else {"customer_id": CUSTOMER, "batch_id": "bad-input"}
     if devs is not None:
         module_args["devices"] = devs
     module_args.update(args)
-    return (name, module_args, needles)
+    return (name, module, module_args, needles)
 
 
 CASES = [
@@ -117,14 +122,31 @@ CASES = [
     case("wait_timeout not a number", ["wait_timeout"], devices(), wait_timeout="soon"),
     case("all problems at once", ["devices[1]", "devices[2]", "devices[3]"],
          devices({"serial_number": "A"}, {"product_key": 5}, {"hardware_hash": "x"})),
+    # numbers are input too: out of range fails naming the option, before a token is even asked for
+    case("negative wait_timeout", ["wait_timeout must be between 0 and", "got -5"], devices(), wait_timeout=-5),
+    case("absurd wait_timeout", ["wait_timeout must be between", "got 1000000000"], devices(),
+         wait_timeout=10 ** 9),
+    case("negative poll_interval", ["poll_interval must be between 0.1 and 3600", "got -1"], devices(),
+         poll_interval=-1),
+    case("zero poll_interval", ["poll_interval must be between", "got 0"], devices(), poll_interval=0),
+    case("absurd poll_interval", ["poll_interval must be between", "got 1e+30"], devices(), poll_interval=1e30),
+    case("zero timeout", ["timeout must be between 1 and 3600", "got 0"], devices(), timeout=0),
+    case("negative timeout", ["timeout must be between", "got -1"], devices(), timeout=-1),
+    case("absurd timeout", ["timeout must be between", "got 86400"], devices(), timeout=86400),
+    case("job status: negative wait_timeout", ["wait_timeout must be between", "got -1"],
+         _module=STATUS_MODULE, tracking_id="t-1", wait=True, wait_timeout=-1),
+    case("job status: zero poll_interval", ["poll_interval must be between", "got 0"],
+         _module=STATUS_MODULE, tracking_id="t-1", wait=True, poll_interval=0),
+    case("batch info: zero timeout", ["timeout must be between", "got 0"], _module=INFO_MODULE, timeout=0),
+    case("token: negative timeout", ["timeout must be between", "got -3"], _module=TOKEN_MODULE, timeout=-3),
 ]
 
 
 def test_bad_input_names_field_and_device_and_sends_nothing(emulator, pc_env, tmp_path):
     assert len(CASES) >= 40
     tasks = []
-    for index, (name, args, _needles) in enumerate(CASES):
-        tasks.append({"name": name, MODULE: args, "register": "r%d" % index, "ignore_errors": True})
+    for index, (name, module, args, _needles) in enumerate(CASES):
+        tasks.append({"name": name, module: args, "register": "r%d" % index, "ignore_errors": True})
     tasks.append({"name": "Hand the results to the test", "ansible.builtin.copy": {
         "content": "{{ [%s] | to_json }}" % ", ".join("r%d" % i for i in range(len(CASES))),
         "dest": str(tmp_path / "results.json"), "mode": "0600"}})
@@ -134,7 +156,7 @@ def test_bad_input_names_field_and_device_and_sends_nothing(emulator, pc_env, tm
     assert proc.returncode == 0, proc.stdout[-3000:]
     results = json.loads((tmp_path / "results.json").read_text())
     problems = []
-    for (name, _args, needles), result in zip(CASES, results):
+    for (name, _module, _args, needles), result in zip(CASES, results):
         if not result.get("failed"):
             problems.append("%s: did not fail" % name)
             continue

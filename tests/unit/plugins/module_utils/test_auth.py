@@ -264,7 +264,7 @@ def run_python(code):
 def test_msal_is_imported_only_when_a_token_must_be_obtained():
     # A module handed an access token never builds a provider: importing msal was a fifth of its run.
     run_python("import sys\n"
-               "from ansible_collections.partnercenter.autopilot.plugins.module_utils import common\n"
+               "from ansible_collections.partnercenter.autopilot.plugins.module_utils import module\n"
                "assert 'msal' not in sys.modules, 'msal imported with the module utils'\n"
                "from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth import import_msal\n"
                "assert import_msal() is sys.modules['msal']\n")
@@ -273,9 +273,9 @@ def test_msal_is_imported_only_when_a_token_must_be_obtained():
 def test_without_msal_obtaining_a_token_names_the_missing_library():
     run_python("import sys\n"
                "sys.modules['msal'] = None  # import msal now raises ImportError\n"
-               "from ansible_collections.partnercenter.autopilot.plugins.module_utils import auth, common\n"
+               "from ansible_collections.partnercenter.autopilot.plugins.module_utils import auth\n"
                "try:\n"
-               "    common.acquire_token({})\n"
+               "    auth.acquire_token({})\n"
                "except auth.AuthError as err:\n"
                "    assert 'msal is required' in str(err), err\n"
                "else:\n"

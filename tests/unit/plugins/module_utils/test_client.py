@@ -1,4 +1,7 @@
-"""client.py against the running emulator: headers, paging, retries, chunking, refresh, lost answers, TLS."""
+"""client.py (and the service's endpoints over it) against the running emulator: headers, paging, retries,
+chunking, refresh, lost answers, TLS."""
+import os
+import re
 import time
 
 import pytest
@@ -6,9 +9,10 @@ from urllib3.exceptions import InsecureRequestWarning
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth import MsalTokenProvider
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import (
-    JobTimeoutError, OutcomeUnknownError, PartnerCenterClient, PartnerCenterError, StaticTokenProvider,
-    parse_location, poll_delay)
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import validate_devices
+    USER_AGENT, OutcomeUnknownError, PartnerCenterClient, PartnerCenterError, StaticTokenProvider)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import parse_location, validate_devices
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import (
+    JobTimeoutError, PartnerCenterService, poll_delay)
 from tests.helpers import CUSTOMER, api_device, device
 
 
@@ -36,8 +40,8 @@ def assert_waited_as_recorded(entries, retries):
 
 
 def test_headers_follow_the_api_document(emulator, client):
-    client.list_batches(CUSTOMER)
-    client.list_batches(CUSTOMER)
+    PartnerCenterService(client).list_batches(CUSTOMER)
+    PartnerCenterService(client).list_batches(CUSTOMER)
     gets = emulator.requests("GET", "/deviceBatches$")
     for entry in gets:
         h = entry["headers"]
@@ -53,7 +57,7 @@ def test_headers_follow_the_api_document(emulator, client):
 def test_paging_followed_to_the_end(emulator, client, style):
     emulator.paging_style = style
     emulator.seed_batch(CUSTOMER, "big", [api_device(device(i)) for i in range(250)])
-    items = client.list_devices(CUSTOMER, "big")
+    items = PartnerCenterService(client).list_devices(CUSTOMER, "big")
     assert [d["serialNumber"] for d in items] == ["SN-%05d" % i for i in range(250)]
     assert len(emulator.requests("GET", "/big/devices$")) == 3
 
@@ -61,7 +65,7 @@ def test_paging_followed_to_the_end(emulator, client, style):
 def test_retry_after_is_honoured_with_the_same_request_id(emulator, client):
     emulator.add_fault("status", method="GET", path="/deviceBatches$", status=429, retry_after=1, times=2)
     started = time.time()
-    assert client.list_batches(CUSTOMER) == []
+    assert PartnerCenterService(client).list_batches(CUSTOMER) == []
     elapsed = time.time() - started
     entries = emulator.requests("GET", "/deviceBatches$")
     assert [e["status"] for e in entries] == [429, 429, 200]
@@ -75,7 +79,7 @@ def test_retry_after_is_honoured_with_the_same_request_id(emulator, client):
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 def test_transient_errors_retried_with_backoff_on_reads(emulator, client, status):
     emulator.add_fault("status", method="GET", path="/deviceBatches$", status=status, times=3)
-    assert client.list_batches(CUSTOMER) == []
+    assert PartnerCenterService(client).list_batches(CUSTOMER) == []
     delays = [r[3] for r in client.retries]
     assert len(delays) == 3 and all(0.025 * 2 ** i <= d <= 0.05 * 2 ** i for i, d in enumerate(delays)), delays
     entries = emulator.requests("GET", "/deviceBatches$")
@@ -91,7 +95,7 @@ def test_retry_budget_bounds_the_wait(emulator):
     emulator.add_fault("status", method="GET", status=429, retry_after=1, times=None)
     started = time.time()
     with pytest.raises(PartnerCenterError) as info:
-        client.list_batches(CUSTOMER)
+        PartnerCenterService(client).list_batches(CUSTOMER)
     assert time.time() - started < 3
     assert info.value.status == 429 and "still throttled" in str(info.value)
     # One Retry-After fits in 1.5 s, a second does not: two attempts, a second apart, then the error.
@@ -104,7 +108,7 @@ def test_post_refused_with_429_or_503_is_resent(emulator, client):
     emulator.add_fault("status", method="POST", path="/deviceBatches", status=503, times=1)
     emulator.add_fault("status", method="POST", path="/deviceBatches", status=429, retry_after=0, times=1)
     devs = validate_devices([device(0)])
-    jobs = list(client.upload(CUSTOMER, "b", devs, create=True))
+    jobs = list(PartnerCenterService(client).upload(CUSTOMER, "b", devs, create=True))
     assert len(jobs) == 1 and [e["status"] for e in emulator.writes()] == [503, 429, 202]
     assert len({e["headers"]["MS-RequestId"] for e in emulator.writes()}) == 1
     assert [r[2] for r in client.retries] == [503, 429]
@@ -118,7 +122,7 @@ def test_post_with_unknown_outcome_is_not_resent(emulator, client, fault):
     emulator.add_fault(action, method="POST", path="/deviceBatches", times=1, **fault)
     devs = validate_devices([device(0)])
     with pytest.raises(OutcomeUnknownError) as info:
-        list(client.upload(CUSTOMER, "b", devs, create=True))
+        list(PartnerCenterService(client).upload(CUSTOMER, "b", devs, create=True))
     assert len(emulator.writes()) == 1
     assert "re-read" in str(info.value)
 
@@ -126,7 +130,7 @@ def test_post_with_unknown_outcome_is_not_resent(emulator, client, fault):
 def test_post_dropped_before_apply_on_a_fresh_connection_is_still_unknown(emulator, client):
     emulator.add_fault("drop", method="POST", path="/deviceBatches", times=1)
     with pytest.raises(OutcomeUnknownError):
-        list(client.upload(CUSTOMER, "b", validate_devices([device(0)]), create=True))
+        list(PartnerCenterService(client).upload(CUSTOMER, "b", validate_devices([device(0)]), create=True))
 
 
 def test_connection_refused_is_retried_for_posts(emulator):
@@ -138,14 +142,14 @@ def test_connection_refused_is_retried_for_posts(emulator):
     client = PartnerCenterClient("https://127.0.0.1:%d" % port, StaticTokenProvider("t"), ca_path=emulator.ca_path,
                                  max_attempts=3, backoff_base=0.01)
     with pytest.raises(PartnerCenterError) as info:
-        client.create_batch(CUSTOMER, "b", [{"ProductKey": "K"}])
+        PartnerCenterService(client).create_batch(CUSTOMER, "b", [{"ProductKey": "K"}])
     assert not isinstance(info.value, OutcomeUnknownError)
     assert "failed after 3 attempts" in str(info.value) and len(client.retries) == 2
 
 
 def test_chunks_of_at_most_500(emulator, client):
     devs = validate_devices([device(i, with_hash=False) for i in range(1201)])
-    jobs = list(client.upload(CUSTOMER, "big", devs, create=True))
+    jobs = list(PartnerCenterService(client).upload(CUSTOMER, "big", devs, create=True))
     sizes = [len(e["body"]["Devices"]) if isinstance(e["body"], dict) else len(e["body"]) for e in emulator.writes()]
     assert sizes == [500, 500, 201] and len(jobs) == 3
     assert emulator.writes()[0]["path"].endswith("/deviceBatches")
@@ -153,9 +157,9 @@ def test_chunks_of_at_most_500(emulator, client):
 
 
 def test_expired_token_refreshed_once(emulator, client):
-    client.list_batches(CUSTOMER)
+    PartnerCenterService(client).list_batches(CUSTOMER)
     emulator.expire_access_tokens()
-    client.list_batches(CUSTOMER)
+    PartnerCenterService(client).list_batches(CUSTOMER)
     statuses = [e["status"] for e in emulator.requests("GET", "/deviceBatches$")]
     assert statuses == [200, 401, 200]
     assert len(emulator.token_requests()) == 2
@@ -165,7 +169,7 @@ def test_static_token_rejected_says_what_to_renew(emulator):
     client = PartnerCenterClient(emulator.url, StaticTokenProvider("emu-at-bogus-token-value"),
                                  ca_path=emulator.ca_path)
     with pytest.raises(PartnerCenterError) as info:
-        client.list_batches(CUSTOMER)
+        PartnerCenterService(client).list_batches(CUSTOMER)
     text = str(info.value)
     assert info.value.status == 401 and "partnercenter_auth" in text and "MS-RequestId" in text
     assert "emu-at-bogus-token-value" not in text
@@ -174,7 +178,7 @@ def test_static_token_rejected_says_what_to_renew(emulator):
 def test_no_relationship_message(emulator, client):
     emulator.unrelated_customers.add(CUSTOMER)
     with pytest.raises(PartnerCenterError) as info:
-        client.list_batches(CUSTOMER)
+        PartnerCenterService(client).list_batches(CUSTOMER)
     err = info.value
     assert (err.status, err.code) == (403, "20002")
     assert "no reseller relationship with customer %s" % CUSTOMER in str(err)
@@ -185,20 +189,20 @@ def test_ca_path_wins_over_environment_bundles(emulator, monkeypatch):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
     monkeypatch.setenv("CURL_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
     client = PartnerCenterClient(emulator.url, provider(emulator), ca_path=emulator.ca_path)
-    assert client.list_batches(CUSTOMER) == []
+    assert PartnerCenterService(client).list_batches(CUSTOMER) == []
 
 
 def test_unknown_ca_refused_with_clear_message(emulator):
     client = PartnerCenterClient(emulator.url, StaticTokenProvider("x"))
     with pytest.raises(PartnerCenterError, match="TLS verification failed.*ca_path"):
-        client.list_batches(CUSTOMER)
+        PartnerCenterService(client).list_batches(CUSTOMER)
     assert emulator.requests() == []
 
 
 def test_validate_certs_false_connects(emulator):
     with pytest.warns(InsecureRequestWarning):  # unverified (token endpoint and API), and said so
         client = PartnerCenterClient(emulator.url, provider(emulator, validate_certs=False), validate_certs=False)
-        assert client.list_batches(CUSTOMER) == []
+        assert PartnerCenterService(client).list_batches(CUSTOMER) == []
 
 
 def test_wait_for_job_backs_off_and_times_out(emulator):
@@ -210,11 +214,11 @@ def test_wait_for_job_backs_off_and_times_out(emulator):
 
     client = PartnerCenterClient(emulator.url, provider(emulator), ca_path=emulator.ca_path, sleep=recording_sleep)
     emulator.jobs_never_finish = True
-    job = client.create_batch(CUSTOMER, "b", [{"ProductKey": "K"}])
+    job = PartnerCenterService(client).create_batch(CUSTOMER, "b", [{"ProductKey": "K"}])
     seen = []
     started = time.time()
     with pytest.raises(JobTimeoutError) as info:
-        client.wait_for_job(CUSTOMER, job["tracking_id"], timeout=1.0, poll_interval=0.2, progress=seen.append)
+        PartnerCenterService(client).wait_for_job(CUSTOMER, job["tracking_id"], timeout=1.0, poll_interval=0.2, progress=seen.append)
     assert 0.9 <= time.time() - started < 3
     assert info.value.tracking_id == job["tracking_id"] and "partnercenter_batch_job_status_info" in str(info.value)
     assert slept[0] == 0.2  # poll_interval until a quarter of the waited time is longer; the last is clipped
@@ -231,8 +235,8 @@ def test_poll_delay_is_a_quarter_of_the_wait_between_interval_and_cap(waited, ex
 
 def test_wait_for_job_sees_the_end_of_a_job_soon(emulator, client):
     emulator.queue_seconds, emulator.process_seconds = 0.5, 2.5
-    job = client.create_batch(CUSTOMER, "b", [{"ProductKey": "K"}])
-    client.wait_for_job(CUSTOMER, job["tracking_id"], timeout=30, poll_interval=0.5)
+    job = PartnerCenterService(client).create_batch(CUSTOMER, "b", [{"ProductKey": "K"}])
+    PartnerCenterService(client).wait_for_job(CUSTOMER, job["tracking_id"], timeout=30, poll_interval=0.5)
     polls = emulator.requests("GET", "/batchJobStatus/")
     state = emulator.jobs[job["tracking_id"]]
     end = state["created"] + emulator.queue_seconds + emulator.process_seconds
@@ -248,8 +252,8 @@ def test_wait_for_job_sees_the_end_of_a_job_soon(emulator, client):
 
 
 def test_wait_for_job_finishes(emulator, client):
-    job = client.create_batch(CUSTOMER, "b", [{"ProductKey": "K"}])
-    body = client.wait_for_job(CUSTOMER, job["tracking_id"], timeout=10, poll_interval=0.1)
+    job = PartnerCenterService(client).create_batch(CUSTOMER, "b", [{"ProductKey": "K"}])
+    body = PartnerCenterService(client).wait_for_job(CUSTOMER, job["tracking_id"], timeout=10, poll_interval=0.1)
     assert body["status"] == "finished"
 
 
@@ -266,7 +270,7 @@ def test_parse_location(location, expected):
 
 def test_delete_of_missing_device_is_not_an_error(emulator, client):
     emulator.seed_batch(CUSTOMER, "b", [{"ProductKey": "K"}])
-    client.delete_device(CUSTOMER, "b", "no-such-device")
+    PartnerCenterService(client).delete_device(CUSTOMER, "b", "no-such-device")
     assert [e["status"] for e in emulator.writes()] == [404]
 
 
@@ -274,9 +278,16 @@ def test_create_refused_because_the_batch_appeared_adds_to_it(emulator, client):
     # Read "absent", then another run created the batch: the create is answered 409 and nothing was applied.
     emulator.seed_batch(CUSTOMER, "b", [api_device(device(0))])
     devices = validate_devices([device(1), device(2)])
-    jobs = list(client.upload(CUSTOMER, "b", devices, create=True))
+    jobs = list(PartnerCenterService(client).upload(CUSTOMER, "b", devices, create=True))
     posts = [e for e in emulator.writes() if e["method"] == "POST"]
     assert [(p["path"].rsplit("/", 1)[1], p["status"]) for p in posts] == [("deviceBatches", 409), ("devices", 202)]
     assert len(jobs) == 1 and [d["SerialNumber"] for d in posts[1]["body"]] == ["SN-00001", "SN-00002"]
-    client.wait_for_job(CUSTOMER, jobs[0]["tracking_id"], timeout=10, poll_interval=0.1)
+    PartnerCenterService(client).wait_for_job(CUSTOMER, jobs[0]["tracking_id"], timeout=10, poll_interval=0.1)
     assert len(emulator.batch_devices(CUSTOMER, "b")) == 3
+
+
+def test_user_agent_names_the_collection_version_of_galaxy_yml():
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__)))))
+    with open(os.path.join(root, "galaxy.yml")) as handle:
+        version = re.search(r"^version:\s*(\S+)", handle.read(), re.M).group(1)
+    assert USER_AGENT == "partnercenter.autopilot/%s" % version

@@ -8,10 +8,10 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    """Connection and authentication options shared by every Partner Center module."""
+    """How to authenticate: the secure application model's credentials, or a token obtained before."""
 
-    # Authentication options, for every module (partnercenter_token uses only these).
-    AUTH = r'''
+    # Credentials that obtain a token through msal (partnercenter_token uses only these).
+    DOCUMENTATION = r'''
 options:
   tenant_id:
     description:
@@ -65,38 +65,13 @@ options:
         access token between runs.
       - Falls back to E(PARTNERCENTER_TOKEN_CACHE_PATH).
     type: path
-  ca_path:
-    description:
-      - CA bundle that signs the server certificates, for a private CA or TLS inspection proxy.
-      - It takes precedence over E(REQUESTS_CA_BUNDLE) and E(CURL_CA_BUNDLE).
-      - Falls back to E(PARTNERCENTER_CA_PATH).
-    type: path
-  validate_certs:
-    description:
-      - Whether TLS certificates are verified. Turn off only for testing; a warning is shown.
-      - Falls back to E(PARTNERCENTER_VALIDATE_CERTS).
-    type: bool
-    default: true
-  timeout:
-    description:
-      - Seconds to wait for one HTTP response.
-      - Falls back to E(PARTNERCENTER_TIMEOUT).
-    type: int
-    default: 60
 requirements:
-  - requests
   - msal
 '''
 
-    # Where and with which token: the Partner Center modules add these to AUTH.
-    DOCUMENTATION = r'''
+    # A token obtained before, and the secrets hand-over, for the modules that call Partner Center.
+    ACCESS_TOKEN = r'''
 options:
-  base_url:
-    description:
-      - Partner Center REST API endpoint.
-      - Falls back to E(PARTNERCENTER_BASE_URL).
-    type: str
-    default: https://api.partnercenter.microsoft.com
   access_token:
     description:
       - A Partner Center access token, as set by the P(partnercenter.autopilot.partnercenter_auth#role) role
@@ -110,7 +85,4 @@ options:
         afterwards) so that secrets never appear among module arguments, which Ansible prints with
         E(ANSIBLE_DEBUG) whatever C(no_log) says. There is no need to set it yourself.
     type: path
-notes:
-  - The C(partnercenter) action group holds every Partner Center module but the token module, so one
-    C(module_defaults) entry (C(group/partnercenter.autopilot.partnercenter)) passes the connection options.
 '''

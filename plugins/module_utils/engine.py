@@ -1,0 +1,372 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) partnercenter.autopilot contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The registration engine: one batch's guard → read → plan → write → wait, and the run over many batches.
+Takes a service, a journal and a clock; returns results and warnings; knows nothing of AnsibleModule."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import (
+    OutcomeUnknownError, PartnerCenterError)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
+    BUSY_STATUSES, FINAL_JOB_STATUSES, Device, chunks, failure_message, interpret_job, lower_keys, plan,
+    plan_removal)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.journal import JournalError, devices_of
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import JobTimeoutError, poll_delay
+
+MAX_RESOLUTIONS = 3
+LOST_ANSWER_GRACE = 10.0
+
+
+class BatchFailed(Exception):
+    """One batch could not be brought to its declared state; its result says how far it got."""
+
+
+def error_fields(err):
+    """What a failed result holds about a Partner Center error, beside its message."""
+    return dict(status=err.status, code=err.code, request_id=err.request_id, correlation_id=err.correlation_id)
+
+
+class RunOptions(object):
+    """How the whole run goes: Ansible's check mode, diff and verbosity, as plain values."""
+
+    def __init__(self, check_mode=False, diff=False, verbose=False):
+        self.check_mode, self.diff, self.verbose = check_mode, diff, verbose
+
+
+class BatchRun(object):
+    """One batch: read, plan, write only the difference (start), then wait and report (finish).
+
+    The two halves are apart so that the uploads of many batches go out before any of their jobs is waited
+    for: the service then processes the jobs side by side.
+    """
+
+    def __init__(self, service, journal, params, options, warnings, clock):
+        self.service, self.journal, self.p, self.options = service, journal, params, options
+        self.warnings, self.clock = warnings, clock
+        self.customer, self.batch_id = self.p["customer_id"].strip(), self.p["batch_id"]
+        self.deadline = clock.now() + self.p["wait_timeout"]
+        self.sent, self.uploaded = [], False
+        self.result = dict(changed=False, customer_id=self.customer, batch_id=self.batch_id, created=False,
+                           tracking_id=None, location=None,
+                           jobs=[], job_status=None, added=[], already_present=[], removed=[], devices=[],
+                           plan=dict(would_add=[], would_remove=[], already_present=[], unverifiable=[]))
+        self.progress = []
+        self.recovered = []     # sent in a request whose answer was lost, found registered on re-reading
+        self.late_present = []  # registered by someone else while this run was uploading
+        self.entries = {}       # tracking id -> journal entry id of the uploads of this run
+
+    # ----- the guards: nothing is planned against a batch whose upload is still being processed ----------
+    def settled_batches(self):
+        """First guard: the listing's status (optional in the service's answer)."""
+        scope = None if self.p["match_scope"] == "customer" else [self.batch_id]
+        return self.service.settled_batches(self.customer, scope, self.deadline, self.p["poll_interval"])
+
+    def await_earlier_uploads(self):
+        """Second guard: wait for the jobs of this controller's own earlier uploads (wait: false, a kill)."""
+        scope = None if self.p["match_scope"] == "customer" else self.batch_id
+        for entry in self.journal.pending(self.customer, scope):
+            if entry["tracking_id"]:
+                self.await_job(entry)
+            else:
+                # Its request may have reached the service as late as the client's timeout after it was sent.
+                self.await_unknown(entry["batch_id"], devices_of(entry), entry["sent_at"],
+                                   entry["sent_at"] + self.p["timeout"])
+            self.journal.done([entry["id"]])
+
+    def await_job(self, entry):
+        tracking_id = entry["tracking_id"]
+        self.progress.append("waiting for an earlier upload of %d devices to batch %s (job %s)"
+                             % (len(entry["devices"]), entry["batch_id"], tracking_id))
+        try:
+            self.service.wait_for_job(self.customer, tracking_id, max(0, self.deadline - self.clock.now()),
+                                      poll_interval=self.p["poll_interval"], progress=self.note_progress)
+        except JobTimeoutError as err:
+            self.fail("an earlier upload of %d devices to batch %s (job %s) is still %s after wait_timeout; "
+                      "nothing was sent, so that none of its devices is uploaded twice: run again once it has "
+                      "finished" % (len(entry["devices"]), entry["batch_id"], tracking_id,
+                                    (err.last_status or {}).get("status")))
+        except PartnerCenterError as err:
+            if err.status != 404:
+                raise
+            # The service does not know the job (any more): the listing alone decides what is registered.
+
+    def await_unknown(self, batch_id, devices, sent_at, given_up_at):
+        """Wait until an upload whose answer never came has visibly landed, or can no longer be running.
+
+        The job of such an upload has no known tracking id. It has landed when all its devices are listed.
+        Once a grace period after the answer was given up has passed (a slow request may still be on its way
+        through the service until then), it cannot be running when the batch does not exist or its status (if
+        the listing has one) is final, and it has finished with failures when the batch's device count moved
+        and then held still for the grace period. Otherwise it is waited for up to wait_timeout after it was
+        sent; then its missing devices are sent again, and any it registered after all come back as already
+        present.
+        """
+        grace = max(0.0, min(self.p["timeout"], LOST_ANSWER_GRACE))
+        grace_end = given_up_at + grace
+        deadline = sent_at + self.p["wait_timeout"]
+        first, last_count, moved_at = True, None, None
+        while True:
+            now = self.clock.now()
+            batch = dict((lower_keys(b).get("id"), lower_keys(b))
+                         for b in self.service.list_batches(self.customer)).get(batch_id)
+            count = batch.get("devicescount") if batch is not None else None
+            if first or count != last_count:
+                moved_at = None if first else now
+                if batch is not None and devices and not plan(devices, [
+                        Device.from_api(item, batch_id) for item in self.service.list_devices(self.customer, batch_id)
+                ]).to_add:
+                    return
+            first, last_count = False, count
+            if now >= grace_end:
+                if batch is None or batch.get("status") not in (None,) + BUSY_STATUSES:
+                    return
+                if moved_at is not None and now - moved_at >= grace:
+                    return
+            if now >= deadline:
+                self.warnings.append(
+                    "an upload to batch %s sent at %s UTC has not visibly landed after wait_timeout; its missing "
+                    "devices are sent again (any it registered after all are reported as already present)"
+                    % (batch_id, time.strftime("%H:%M:%S", time.gmtime(sent_at))))
+                return
+            self.clock.sleep_until(min(deadline, now + poll_delay(now - sent_at, self.p["poll_interval"])))
+
+    # ----- reading ---------------------------------------------------------------------------------------
+    def registered(self, batches):
+        wanted = batches if self.p["match_scope"] == "customer" else \
+            dict((k, v) for k, v in batches.items() if k == self.batch_id)
+        devices = []
+        for batch_id, batch in wanted.items():
+            if lower_keys(batch).get("devicescount") == 0:
+                continue
+            devices.extend(Device.from_api(item, batch_id)
+                           for item in self.service.list_devices(self.customer, batch_id))
+        return devices
+
+    # ----- writing ---------------------------------------------------------------------------------------
+    def upload(self, to_add, exists):
+        """Send to_add; when an answer is lost, wait for it to land, re-read and send only what is still missing.
+
+        Each chunk is written to the journal before it is sent, so a run killed while the request is on its
+        way leaves a trace the next run waits on. Devices of the lost request that turn out to be registered
+        were registered by this run (recovered).
+        """
+        sent = []
+        entry_id, sent_at = None, self.clock.now()
+        for _attempt in range(MAX_RESOLUTIONS + 1):
+            done = 0
+            try:
+                for chunk in chunks(to_add, self.service.chunk_size):
+                    entry_id, sent_at = self.journal.begin(self.customer, self.batch_id, chunk), self.clock.now()
+                    try:
+                        job = self.service.send_chunk(self.customer, self.batch_id, chunk, create=not exists)
+                    except OutcomeUnknownError:
+                        raise
+                    except PartnerCenterError:
+                        self.journal.done([entry_id])  # refused: nothing of it is processing
+                        raise
+                    job["accepted_at"] = self.clock.now()
+                    self.journal.accepted(entry_id, job["tracking_id"])
+                    self.entries[job["tracking_id"]] = entry_id
+                    exists = True
+                    done += len(chunk)
+                    sent.append(job)
+                    self.record_job(job)
+                return sent
+            except OutcomeUnknownError as err:
+                lost_chunk = to_add[done:done + self.service.chunk_size]
+                lost = set(id(d) for d in lost_chunk)
+                self.warnings.append("%s: resolving by reading the batch again" % err)
+                given_up_at = self.clock.now()
+                # This run's own earlier chunks end first: their devices appearing would otherwise look like
+                # the lost upload landing (the device count moving, then holding still).
+                for job in sent:
+                    self.service.wait_for_job(self.customer, job["tracking_id"],
+                                              max(0, job["accepted_at"] + self.p["wait_timeout"] - self.clock.now()),
+                                              poll_interval=self.p["poll_interval"], progress=self.note_progress)
+                self.await_unknown(self.batch_id, lost_chunk, sent_at, given_up_at)
+                batches = self.settled_batches()
+                exists = self.batch_id in batches
+                current = plan(to_add[done:], self.registered(batches), self.batch_id)
+                self.journal.done([entry_id])
+                missing = set(id(d) for d in current.to_add)
+                for device in to_add[done:]:
+                    if id(device) not in missing:
+                        (self.recovered if id(device) in lost else self.late_present).append(device)
+                to_add = current.to_add
+                if not to_add:
+                    return sent
+        self.fail("uploads to batch %s kept losing their answers; nothing more was sent" % self.batch_id)
+
+    def record_job(self, job):
+        self.result["jobs"].append(dict(customer_id=self.customer, batch_id=self.batch_id,
+                                        tracking_id=job["tracking_id"], location=job["location"], status=None,
+                                        devices=len(job["devices"])))
+        if not self.result["tracking_id"]:
+            self.result["tracking_id"], self.result["location"] = job["tracking_id"], job["location"]
+
+    def wait_for(self, jobs):
+        outcomes, statuses = [], []
+        for job in jobs:
+            try:
+                # Each job has wait_timeout from its upload: time spent waiting for an earlier or a lost upload
+                # before it was sent does not count against it.
+                body = self.service.wait_for_job(
+                    self.customer, job["tracking_id"],
+                    max(0, job["accepted_at"] + self.p["wait_timeout"] - self.clock.now()),
+                    poll_interval=self.p["poll_interval"], progress=self.note_progress)
+            except JobTimeoutError as err:
+                self.result["job_status"] = (err.last_status or {}).get("status")
+                self.fail(str(err))
+            if job["tracking_id"] in self.entries:
+                self.journal.done([self.entries[job["tracking_id"]]])
+            info = interpret_job(body)
+            statuses.append(info["status"])
+            for entry in self.result["jobs"]:
+                if entry["tracking_id"] == job["tracking_id"]:
+                    entry["status"] = info["status"]
+            outcomes.extend(info["devices"])
+        self.result["job_status"] = "finished_with_errors" if "finished_with_errors" in statuses else "finished"
+        return outcomes
+
+    def note_progress(self, body):
+        info = interpret_job(body)
+        done = sum(1 for d in info["devices"] if d["status"] in FINAL_JOB_STATUSES)
+        total = len(info["devices"])
+        self.progress.append("job %s: %s, %d/%d devices done" % (info["tracking_id"], info["status"], done, total))
+
+    def fail(self, msg, **extra):
+        self.result.update(extra, failed=True, msg=msg)
+        raise BatchFailed(msg)
+
+    def attempt(self, step, *args):
+        """Run start or finish; False when the batch failed (its result then holds msg and how far it got)."""
+        try:
+            try:
+                step(*args)
+            except PartnerCenterError as err:
+                self.fail(str(err), **error_fields(err))
+            except JournalError as err:
+                self.fail(str(err))
+        except BatchFailed:
+            self.note_verbose_progress()
+            return False
+        return True
+
+    def note_verbose_progress(self):
+        if self.options.verbose and self.progress:
+            self.result["progress"] = self.progress
+
+    # ----- the run ---------------------------------------------------------------------------------------
+    def start(self, desired):
+        p = self.p
+        self.await_earlier_uploads()
+        batches = self.settled_batches()
+        exists = self.batch_id in batches
+        registered = self.registered(batches)
+        in_batch = [d for d in registered if d.batch_id == self.batch_id]
+        if p["state"] == "absent":
+            to_add, present = [], []
+            to_remove = in_batch if p["devices"] is None else plan_removal(desired, in_batch)
+        else:
+            the_plan = plan(desired, registered, self.batch_id, purge=p["purge"])
+            to_add, present, to_remove = the_plan.to_add, the_plan.already_present, the_plan.to_remove
+            self.result["plan"]["unverifiable"] = [d.identity() for d in the_plan.unverifiable]
+        self.result["plan"].update(would_add=[d.identity() for d in to_add],
+                                   would_remove=[d.identity() for d in to_remove],
+                                   already_present=[d.identity() for d, _found in present])
+        self.result["already_present"] = [d.identity() for d, _found in present]
+        self.result["created"] = bool(to_add) and not exists
+        if self.options.diff:
+            before = sorted(d.label(bare=True) for d in in_batch)
+            removed = set(id(d) for d in to_remove)
+            after = sorted([d.label(bare=True) for d in in_batch if id(d) not in removed] +
+                           [d.label(bare=True) for d in to_add])
+            self.result["diff"] = dict(before=dict(batch_id=self.batch_id if exists else None, devices=before),
+                                       after=dict(batch_id=self.batch_id if exists or to_add else None,
+                                                  devices=after))
+        if self.options.check_mode:
+            self.result["added"] = [d.identity() for d in to_add]
+            self.result["removed"] = [d.identity() for d in to_remove]
+            self.result["changed"] = bool(to_add or to_remove)
+            return
+        for device in to_remove:
+            self.service.delete_device(self.customer, device.batch_id, device.device_id)
+            self.result["removed"].append(device.identity())
+            self.result["changed"] = True
+        if to_add:
+            self.sent, self.uploaded = self.upload(to_add, exists), True
+
+    def finish(self):
+        if self.uploaded:
+            if not self.p["wait"]:
+                self.result["added"] = [d.identity() for job in self.sent for d in job["devices"]]
+                self.result["changed"] = self.result["changed"] or bool(self.sent)
+                self.result["job_status"] = "queued" if self.sent else None
+            elif self.sent:
+                self.report(self.wait_for(self.sent))
+            self.result["added"].extend(d.identity() for d in self.recovered)
+            self.result["already_present"].extend(d.identity() for d in self.late_present)
+            self.result["changed"] = self.result["changed"] or bool(self.recovered)
+        self.note_verbose_progress()
+
+    def report(self, outcomes):
+        self.result["devices"] = outcomes
+        for item in outcomes:
+            ident = dict(serial_number=item["serial_number"], product_key=item["product_key"])
+            if item["outcome"] == "registered":
+                self.result["added"].append(ident)
+                self.result["changed"] = True
+            elif item["outcome"] == "already_present":
+                self.result["already_present"].append(ident)
+        failed = [o for o in outcomes if o["outcome"] == "failed"]
+        if failed and self.p["fail_on_device_errors"]:
+            self.fail("%d of %d devices could not be registered in batch %s: %s"
+                      % (len(failed), len(outcomes), self.batch_id, failure_message(outcomes)))
+        if failed:
+            self.warnings.append("%d devices could not be registered: %s" % (len(failed), failure_message(outcomes)))
+
+
+def run_batches(service, journal, requests, options, clock):
+    """Start every batch (their uploads go out one after another), then finish each: the jobs overlap.
+
+    requests: [(params, desired devices)]. Returns ([result per batch, in order], warnings).
+    """
+    warnings = []
+    runs = [BatchRun(service, journal, params, options, warnings, clock) for params, _desired in requests]
+    started = [run for run, (_params, desired) in zip(runs, requests) if run.attempt(run.start, desired)]
+    for run in started:
+        run.attempt(run.finish)
+    return [run.result for run in runs], warnings
+
+
+def read_jobs(service, targets, wait, wait_timeout, poll_interval, clock):
+    """Each job's status and device outcomes, in order; with wait, all of them within one wait_timeout.
+
+    targets: [(customer id, tracking id, extra keys for the result)]. Returns (jobs read, error or None): after
+    an error, the jobs read so far (and for a timeout, that job's last status), so the failure still reports them.
+    """
+    deadline = clock.now() + wait_timeout
+    done = []
+    for customer, tracking_id, extra in targets:
+        try:
+            if wait:
+                body = service.wait_for_job(customer, tracking_id, max(0, deadline - clock.now()),
+                                            poll_interval=poll_interval)
+            else:
+                body = service.job_status(customer, tracking_id)
+        except JobTimeoutError as err:
+            done.append(dict(extra, **interpret_job(err.last_status)))
+            return done, err
+        except PartnerCenterError as err:
+            if err.status == 404:
+                err = PartnerCenterError("tracking id %s was not found for customer %s (%s)"
+                                         % (tracking_id, customer, err), status=err.status, code=err.code,
+                                         request_id=err.request_id, correlation_id=err.correlation_id)
+            return done, err
+        done.append(dict(extra, **interpret_job(body)))
+    return done, None

@@ -1,0 +1,166 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) partnercenter.autopilot contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What Partner Center's device endpoints mean, over the transport (client.py): create-or-add (409 becomes an
+add), delete (404 means done), chunking, waiting for a job, and waiting for a batch to settle. No HTTP here."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import PartnerCenterError
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
+    BUSY_STATUSES, FINAL_JOB_STATUSES, batch_view, chunks, device_view, lower_keys)
+
+# Not published by Microsoft (partnercenter-api.md): our own cap per upload request.
+MAX_DEVICES_PER_REQUEST = 500
+
+
+class JobTimeoutError(PartnerCenterError):
+    """A job did not finish within wait_timeout; last_status holds the last answer."""
+
+    def __init__(self, message, tracking_id=None, last_status=None):
+        super(JobTimeoutError, self).__init__(message)
+        self.tracking_id, self.last_status = tracking_id, last_status
+
+
+class Clock(object):
+    """Time and sleep, injected so the engine and the service run on a fake clock in unit tests."""
+
+    def __init__(self, now=time.time, sleep=time.sleep):
+        self.now, self.sleep = now, sleep
+
+    def sleep_until(self, moment):
+        self.sleep(max(0.0, moment - self.now()))
+
+
+def poll_delay(waited, poll_interval, poll_cap=30.0):
+    """Seconds until the next status poll after waiting `waited` seconds (see wait_for_job)."""
+    return min(poll_cap, max(poll_interval, waited / 4.0))
+
+
+class PartnerCenterService(object):
+    """The device endpoints of one partner, with the meaning the collection gives their answers."""
+
+    def __init__(self, client, clock=None, chunk_size=MAX_DEVICES_PER_REQUEST):
+        self.client = client
+        self.clock = clock or Clock(sleep=client.sleep)
+        self.chunk_size = chunk_size
+
+    @property
+    def base_url(self):
+        return self.client.base_url
+
+    # ----- reading ---------------------------------------------------------------------------------------
+    def list_batches(self, customer_id):
+        return self.client.get_all(self.client.path(customer_id, "deviceBatches"), customer_id)
+
+    def list_devices(self, customer_id, batch_id):
+        return self.client.get_all(self.client.path(customer_id, "deviceBatches", batch_id, "devices"), customer_id)
+
+    def describe_batches(self, customer_id, batch_id=None, include_devices=False):
+        """The customer's batches (or the one named) as batch views, with their devices' views when asked."""
+        batches = [batch_view(item) for item in self.list_batches(customer_id)]
+        if batch_id is not None:
+            batches = [b for b in batches if b["id"] == batch_id]
+        for view in batches if include_devices else []:
+            view["devices"] = [device_view(d) for d in self.list_devices(customer_id, view["id"])]
+            if view["devices_count"] is None:
+                view["devices_count"] = len(view["devices"])
+        return batches
+
+    def job_status(self, customer_id, tracking_id):
+        return self.client.get_json(self.client.path(customer_id, "batchJobStatus", tracking_id), customer_id)
+
+    # ----- writing ---------------------------------------------------------------------------------------
+    def create_batch(self, customer_id, batch_id, devices):
+        """POST a new batch with devices (API form). Returns {location, tracking_id}."""
+        body = {"BatchId": batch_id, "Devices": devices, "Attributes": {"ObjectType": "DeviceBatchCreationRequest"}}
+        return self.client.send_accepted("POST", self.client.path(customer_id, "deviceBatches"), body, customer_id)
+
+    def add_devices(self, customer_id, batch_id, devices):
+        path = self.client.path(customer_id, "deviceBatches", batch_id, "devices")
+        return self.client.send_accepted("POST", path, devices, customer_id)
+
+    def send_chunk(self, customer_id, batch_id, chunk, create):
+        """POST one chunk of Device objects: creating the batch when asked, else adding to it.
+
+        Returns {location, tracking_id, devices}.
+        """
+        api = [d.to_api() for d in chunk]
+        if create:
+            try:
+                job = self.create_batch(customer_id, batch_id, api)
+            except PartnerCenterError as err:
+                if err.status != 409:
+                    raise
+                # Another run (a job slice, a second playbook) created the batch since it was read; a refused
+                # create registered nothing, so the same devices go to that batch instead.
+                job = self.add_devices(customer_id, batch_id, api)
+        else:
+            job = self.add_devices(customer_id, batch_id, api)
+        job["devices"] = chunk
+        return job
+
+    def upload(self, customer_id, batch_id, devices, create):
+        """Send devices in chunks of at most chunk_size: the first creates the batch when asked.
+
+        Yields one {location, tracking_id, devices} per chunk as each is accepted, so a caller that hits an
+        error part way still knows which chunks were sent.
+        """
+        for chunk in chunks(devices, self.chunk_size):
+            yield self.send_chunk(customer_id, batch_id, chunk, create)
+            create = False
+
+    def delete_device(self, customer_id, batch_id, device_id):
+        try:
+            self.client.request("DELETE", self.client.path(customer_id, "deviceBatches", batch_id, "devices",
+                                                           device_id), customer_id=customer_id)
+        except PartnerCenterError as err:
+            if err.status != 404:  # already gone (e.g. a retried DELETE that had been applied)
+                raise
+
+    # ----- waiting ---------------------------------------------------------------------------------------
+    def wait_for_job(self, customer_id, tracking_id, timeout, poll_interval=2.0, poll_cap=30.0, progress=None):
+        """Poll until finished/finished_with_errors; raise JobTimeoutError after timeout seconds.
+
+        Polls come every poll_interval seconds at first, then every quarter of the time waited so far (at most
+        poll_cap): a long job is not polled needlessly often, and its end is seen at most a quarter late. A
+        backoff that multiplies each delay can see a job's end up to half of the waited time late.
+        """
+        started = self.clock.now()
+        deadline = started + timeout
+        while True:
+            status = self.job_status(customer_id, tracking_id)
+            state = lower_keys(status).get("status")
+            if progress:
+                progress(status)
+            if state in FINAL_JOB_STATUSES:
+                return status
+            now = self.clock.now()
+            remaining = deadline - now
+            if remaining <= 0:
+                raise JobTimeoutError("job %s of customer %s is still %s after %ss; check it later with "
+                                      "partnercenter.autopilot.partnercenter_batch_job_status_info "
+                                      "(tracking_id: %s)" % (tracking_id, customer_id, state, timeout, tracking_id),
+                                      tracking_id=tracking_id, last_status=status)
+            self.clock.sleep(min(poll_delay(now - started, poll_interval, poll_cap), remaining))
+
+    def settled_batches(self, customer_id, batch_ids, deadline, poll_interval):
+        """The customer's batches {id: batch} once none of batch_ids (None: any) is still processing an upload.
+
+        Planning against a batch whose job still runs would miss its pending devices and upload them twice.
+        Relies on the listing's status, which the service may leave out (see the engine's second guard).
+        """
+        while True:
+            batches = dict((lower_keys(b).get("id"), b) for b in self.list_batches(customer_id))
+            busy = [i for i, b in batches.items() if (batch_ids is None or i in batch_ids)
+                    and lower_keys(b).get("status") in BUSY_STATUSES]
+            if not busy:
+                return batches
+            if self.clock.now() >= deadline:
+                raise JobTimeoutError("batches %s are still processing an earlier upload after wait_timeout"
+                                      % ", ".join(busy))
+            self.clock.sleep(min(poll_interval, max(0.0, deadline - self.clock.now())))

@@ -225,14 +225,20 @@ class PartnerCenterClient(object):
         self.retries.append((method, path, reason, delay))
         self.sleep(delay)
 
-    def request(self, method, path, json_body=None, headers=None, customer_id=None):
-        """One logical call, resent as RetryPolicy says with the same MS-RequestId."""
+    def request(self, method, path, json_body=None, headers=None, customer_id=None, on_attempt=None):
+        """One logical call, resent as RetryPolicy says with the same MS-RequestId.
+
+        on_attempt() runs just before each attempt is sent: a caller that records a write before sending it
+        learns when it really left (after a Retry-After wait, minutes later).
+        """
         request_id = str(uuid.uuid4())
         policy = self.policy
         started = policy.clock()
         refreshed = False
         attempt = 0
         while True:
+            if on_attempt is not None:
+                on_attempt()
             send_headers = self._headers(request_id, headers)
             if json_body is not None:
                 send_headers["Content-Type"] = "application/json"
@@ -340,9 +346,9 @@ class PartnerCenterClient(object):
                 raise PartnerCenterError("Partner Center returned the same continuation token twice for %s" % path)
             seen.add(token)
 
-    def send_accepted(self, method, path, json_body, customer_id=None):
+    def send_accepted(self, method, path, json_body, customer_id=None, on_attempt=None):
         """A write the service answers 202 + Location: {location, tracking_id}."""
-        response = self.request(method, path, json_body=json_body, customer_id=customer_id)
+        response = self.request(method, path, json_body=json_body, customer_id=customer_id, on_attempt=on_attempt)
         location = response.headers.get("Location")
         _customer, tracking_id = parse_location(location)
         if not tracking_id:

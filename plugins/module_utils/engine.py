@@ -8,8 +8,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
 import time
 
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth import AuthError
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import (
     OutcomeUnknownError, PartnerCenterError)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
@@ -93,7 +95,10 @@ class BatchRun(object):
         except PartnerCenterError as err:
             if err.status != 404:
                 raise
-            # The service does not know the job (any more): the listing alone decides what is registered.
+            if self.clock.now() - entry["sent_at"] < self.p["timeout"] + LOST_ANSWER_GRACE:
+                # A job accepted moments ago may not be readable yet: wait on the listing instead.
+                self.await_unknown(entry["batch_id"], devices_of(entry), entry["sent_at"], self.clock.now())
+            # Else the service does not know the job (any more): the listing alone decides what is registered.
 
     def await_unknown(self, batch_id, devices, sent_at, given_up_at):
         """Wait until an upload whose answer never came has visibly landed, or can no longer be running.
@@ -161,13 +166,17 @@ class BatchRun(object):
             done = 0
             try:
                 for chunk in chunks(to_add, self.service.chunk_size):
-                    entry_id, sent_at = self.journal.begin(self.customer, self.batch_id, chunk), self.clock.now()
+                    entry_id = self.journal.begin(self.customer, self.batch_id, chunk)
+                    attempts = []
                     try:
-                        job = self.service.send_chunk(self.customer, self.batch_id, chunk, create=not exists)
+                        job = self.service.send_chunk(self.customer, self.batch_id, chunk, create=not exists,
+                                                      on_attempt=functools.partial(self.sent_now, entry_id, attempts))
                     except OutcomeUnknownError:
+                        sent_at = attempts[-1] if attempts else self.clock.now()
                         raise
-                    except PartnerCenterError:
-                        self.journal.done([entry_id])  # refused: nothing of it is processing
+                    except PartnerCenterError as err:
+                        if err.status is not None and 400 <= err.status < 500:
+                            self.journal.done([entry_id])  # refused: nothing of it is processing
                         raise
                     job["accepted_at"] = self.clock.now()
                     self.journal.accepted(entry_id, job["tracking_id"])
@@ -201,6 +210,12 @@ class BatchRun(object):
                 if not to_add:
                     return sent
         self.fail("uploads to batch %s kept losing their answers; nothing more was sent" % self.batch_id)
+
+    def sent_now(self, entry_id, attempts):
+        """Called before each attempt of an upload request: a resend (after Retry-After) leaves only now."""
+        attempts.append(self.clock.now())
+        if len(attempts) > 1:
+            self.journal.touch(entry_id)
 
     def record_job(self, job):
         self.result["jobs"].append(dict(customer_id=self.customer, batch_id=self.batch_id,
@@ -250,7 +265,7 @@ class BatchRun(object):
                 step(*args)
             except PartnerCenterError as err:
                 self.fail(str(err), **error_fields(err))
-            except JournalError as err:
+            except (AuthError, JournalError) as err:  # a token refused mid-run, an unusable journal
                 self.fail(str(err))
         except BatchFailed:
             self.note_verbose_progress()
@@ -361,6 +376,8 @@ def read_jobs(service, targets, wait, wait_timeout, poll_interval, clock):
                 body = service.job_status(customer, tracking_id)
         except JobTimeoutError as err:
             done.append(dict(extra, **interpret_job(err.last_status)))
+            return done, err
+        except AuthError as err:
             return done, err
         except PartnerCenterError as err:
             if err.status == 404:

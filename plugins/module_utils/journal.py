@@ -70,12 +70,16 @@ class JournalError(Exception):
 class UploadJournal(object):
     """Entries of one service (base_url); every change is read-modify-write under an exclusive file lock."""
 
-    def __init__(self, path, base_url, clock=time.time):
+    def __init__(self, path, base_url, clock=time.time, read_only=False):
+        """read_only (check mode): entries are read, and nothing is created or written."""
         self.path, self.base_url, self.clock = path, base_url.rstrip("/").lower(), clock
+        self.read_only = read_only
 
     # ----- file handling ---------------------------------------------------------------------------------
     def _locked(self, change=None):
         """Run change(entries) -> result under the lock; entries are written back when change returns."""
+        if self.read_only:
+            return change(self._read() if os.path.exists(self.path) else []) if change else None
         directory = os.path.dirname(os.path.abspath(self.path))
         try:
             if not os.path.isdir(directory):
@@ -146,6 +150,16 @@ class UploadJournal(object):
             for index, entry in enumerate(entries):
                 if entry.get("id") == entry_id:
                     entries[index] = dict(entry, tracking_id=tracking_id)
+        self._locked(change)
+
+    def touch(self, entry_id):
+        """The upload is being sent (again) now: its request can reach the service from this moment."""
+        now = self.clock()
+
+        def change(entries):
+            for index, entry in enumerate(entries):
+                if entry.get("id") == entry_id:
+                    entries[index] = dict(entry, sent_at=now)
         self._locked(change)
 
     def done(self, entry_ids):

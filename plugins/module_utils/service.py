@@ -75,32 +75,33 @@ class PartnerCenterService(object):
         return self.client.get_json(self.client.path(customer_id, "batchJobStatus", tracking_id), customer_id)
 
     # ----- writing ---------------------------------------------------------------------------------------
-    def create_batch(self, customer_id, batch_id, devices):
+    def create_batch(self, customer_id, batch_id, devices, on_attempt=None):
         """POST a new batch with devices (API form). Returns {location, tracking_id}."""
         body = {"BatchId": batch_id, "Devices": devices, "Attributes": {"ObjectType": "DeviceBatchCreationRequest"}}
-        return self.client.send_accepted("POST", self.client.path(customer_id, "deviceBatches"), body, customer_id)
+        return self.client.send_accepted("POST", self.client.path(customer_id, "deviceBatches"), body, customer_id,
+                                         on_attempt=on_attempt)
 
-    def add_devices(self, customer_id, batch_id, devices):
+    def add_devices(self, customer_id, batch_id, devices, on_attempt=None):
         path = self.client.path(customer_id, "deviceBatches", batch_id, "devices")
-        return self.client.send_accepted("POST", path, devices, customer_id)
+        return self.client.send_accepted("POST", path, devices, customer_id, on_attempt=on_attempt)
 
-    def send_chunk(self, customer_id, batch_id, chunk, create):
+    def send_chunk(self, customer_id, batch_id, chunk, create, on_attempt=None):
         """POST one chunk of Device objects: creating the batch when asked, else adding to it.
 
-        Returns {location, tracking_id, devices}.
+        Returns {location, tracking_id, devices}. on_attempt() runs before each request attempt is sent.
         """
         api = [d.to_api() for d in chunk]
         if create:
             try:
-                job = self.create_batch(customer_id, batch_id, api)
+                job = self.create_batch(customer_id, batch_id, api, on_attempt=on_attempt)
             except PartnerCenterError as err:
                 if err.status != 409:
                     raise
                 # Another run (a job slice, a second playbook) created the batch since it was read; a refused
                 # create registered nothing, so the same devices go to that batch instead.
-                job = self.add_devices(customer_id, batch_id, api)
+                job = self.add_devices(customer_id, batch_id, api, on_attempt=on_attempt)
         else:
-            job = self.add_devices(customer_id, batch_id, api)
+            job = self.add_devices(customer_id, batch_id, api, on_attempt=on_attempt)
         job["devices"] = chunk
         return job
 

@@ -164,8 +164,11 @@ options:
         a killed run), so none of their devices is uploaded twice even when the batch listing has no status.
       - Defaults to C(partnercenter-upload-journal.json) beside O(token_cache_path) when that is set, else
         C(~/.ansible/partnercenter.autopilot/partnercenter-upload-journal.json) on the host the module runs on.
-      - In AWX or Automation Platform, where each job starts in a new container, put it (with the token
-        cache) on persistent storage, or only the batch listing's status guards a re-run.
+      - In AWX or Automation Platform, where each job starts in a new container, put it on persistent storage
+        (set E(PARTNERCENTER_JOURNAL_PATH) in the credential, or this option), or only the batch listing's
+        status guards a re-run. The P(partnercenter.autopilot.partnercenter_auth#role) role's token cache
+        setting does not reach this module.
+      - In check mode it is only read.
       - Falls back to E(PARTNERCENTER_JOURNAL_PATH).
     type: path
   poll_interval:
@@ -401,7 +404,7 @@ def main():
         requests = batch_requests(p)  # every device of every batch checked before the first request
         service = module.service()
         journal = UploadJournal(p["journal_path"] or default_path(p["token_cache_path"]), service.base_url,
-                                clock=module.clock.now)
+                                clock=module.clock.now, read_only=module.check_mode)
     options = RunOptions(check_mode=module.check_mode, diff=module._diff, verbose=module._verbosity >= 1)
     results, warnings = run_batches(service, journal, requests, options, module.clock)
     for warning in warnings:

@@ -6,7 +6,7 @@ what `make mutants` expects to fail when a guard is removed, so they come first 
 import pytest
 
 from tests.helpers import CUSTOMER, api_device, device
-from tests.reliability.conftest import assert_converged, upload_counts
+from tests.reliability.conftest import assert_converged, hold_jobs_until_the_next_run, upload_counts
 
 MODULE = "partnercenter.autopilot.partnercenter_device_batch"
 SHAPES = ("published", "sdk")  # the batch listing with and without its optional status
@@ -35,7 +35,9 @@ def test_rerun_while_the_job_is_processing_sends_no_device_twice(emulator, run_m
     first = run_module(MODULE, dict(args, wait=False)).result
     assert first["job_status"] == "queued" and len(first["jobs"]) == 1
     first_done = emulator.log[-1]["time"]
+    held = hold_jobs_until_the_next_run(emulator, first_done)
     second = run_module(MODULE, args).result
+    held.join()
     assert not second.get("failed"), second.get("msg")
     rerun = requests_after(emulator, first_done + 1e-6)
     assert rerun and rerun[0]["time"] < job_end(emulator, first["tracking_id"]), \
@@ -52,7 +54,9 @@ def test_another_controllers_upload_still_processing_is_waited_for(emulator, run
     other = dict(pc_env, PARTNERCENTER_JOURNAL_PATH=str(tmp_path / "other-controller.json"))
     first = run_module(MODULE, dict(args, wait=False), env=other).result
     first_done = emulator.log[-1]["time"]
+    held = hold_jobs_until_the_next_run(emulator, first_done)
     second = run_module(MODULE, args).result
+    held.join()
     assert not second.get("failed"), second.get("msg")
     listings = [e for e in requests_after(emulator, first_done + 1e-6) if e["path"].endswith("/deviceBatches")]
     assert listings[0]["time"] < job_end(emulator, first["tracking_id"]), "the batch listing saw the job running"
@@ -103,8 +107,8 @@ def test_lost_answer_while_the_job_outlasts_the_grace_period(emulator, run_modul
     r = run_module(MODULE, args).result
     assert not r.get("failed"), r.get("msg")
     assert emulator.faults[0].hits == 1
-    assert r["changed"] is True and len(r["added"]) == 4
     assert_converged(emulator, CUSTOMER, "lost", [d["serial_number"] for d in desired])
+    assert r["changed"] is True and len(r["added"]) == 4
     emulator.clear_log()
     again = run_module(MODULE, args).result
     assert again["changed"] is False and emulator.writes() == []

@@ -3,8 +3,9 @@
 The kill is triggered by the emulator's request log, not by a wall-clock delay, so each seed lands where it
 says on a loaded machine too: while reading, while an upload request is in the service's hands (held, then
 done after the kill, as a real server finishes a request whose client died), between two chunks (the next
-request never arrives) or while waiting for the jobs. The jobs take 8 s, so the re-run meets them still
-running. Whatever the kill interrupted, the re-run must converge without uploading any device twice.
+request never arrives) or while waiting for the jobs. The jobs take 8 s and are held where they are until the
+re-run's first request, so the re-run meets them still running however slowly it starts. Whatever the kill
+interrupted, the re-run must converge without uploading any device twice.
 
 KILL_SEEDS sets how many seeds run (make test: 4, one per phase; make kill-matrix: 20).
 """
@@ -18,7 +19,7 @@ import pytest
 
 from tests.helpers import CUSTOMER, device
 from tests.playbooks import BIN, MODULE_PLAY, ROOT, ansible_env, descendants
-from tests.reliability.conftest import assert_converged
+from tests.reliability.conftest import assert_converged, hold_jobs_until_the_next_run
 
 DEVICES = 1200  # three chunks: 500, 500, 200
 CHUNKS = 3
@@ -110,12 +111,13 @@ def test_killed_run_then_rerun_converges_without_duplicates(emulator, pc_env, tm
         assert accepted == k and held["status"] == "discarded", "killed after upload %d, before the next" % k
     else:
         assert accepted == CHUNKS, "killed while waiting: every chunk accepted"
-    jobs_end = max([j["created"] + emulator.queue_seconds + emulator.process_seconds
-                    for j in emulator.jobs.values()] or [0])
-
+    held = hold_jobs_until_the_next_run(emulator, killed_at)
     rerun = subprocess.run(cmd, cwd=ROOT, env=ansible_env(pc_env), stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, timeout=300, check=False)
+    held.join()
     assert rerun.returncode == 0, rerun.stdout[-3000:]
+    jobs_end = max([j["created"] + emulator.queue_seconds + emulator.process_seconds
+                    for j in emulator.jobs.values()] or [0])
     result = json.loads((tmp_path / "result.json").read_text())
     assert not result.get("failed"), result.get("msg")
     if phase != "reading":

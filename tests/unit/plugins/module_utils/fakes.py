@@ -194,7 +194,9 @@ class FakeService(object):
                  "oemManufacturerName": r.get("manufacturer"), "modelName": r.get("model"),
                  "attributes": {"objectType": "Device"}} for r in batch["devices"]]
 
-    def send_chunk(self, customer_id, batch_id, chunk, create):
+    def send_chunk(self, customer_id, batch_id, chunk, create, on_attempt=None):
+        if on_attempt is not None:  # as the transport does before sending
+            on_attempt()
         self.calls.append(("send_chunk", customer_id, batch_id))
         self._customer(customer_id)
         self.uploads += 1
@@ -289,7 +291,7 @@ class FakeTransport(object):
         del customer_id
         return self._answer("GET", path)
 
-    def send_accepted(self, method, path, json_body, customer_id=None):
+    def send_accepted(self, method, path, json_body, customer_id=None, on_attempt=None):
         del customer_id
         return self._answer(method, path, json_body)
 

@@ -115,6 +115,15 @@ def test_post_refused_with_429_or_503_is_resent(emulator, client):
     assert_waited_as_recorded(emulator.writes(), client.retries)
 
 
+def test_each_attempt_of_a_write_is_announced_before_it_is_sent(emulator, client):
+    """The engine's journal learns when a resent upload really leaves (a killed run's re-run waits from then)."""
+    emulator.add_fault("status", method="POST", path="/deviceBatches", status=429, retry_after=0, times=2)
+    announced = []
+    PartnerCenterService(client).send_chunk(CUSTOMER, "b", validate_devices([device(0)]), create=True,
+                                            on_attempt=lambda: announced.append(len(emulator.writes())))
+    assert announced == [0, 1, 2] and [e["status"] for e in emulator.writes()] == [429, 429, 202]
+
+
 @pytest.mark.parametrize("fault", [dict(action="status", status=500), dict(action="status", status=502),
                                    dict(action="status", status=504), dict(action="drop_after_apply")])
 def test_post_with_unknown_outcome_is_not_resent(emulator, client, fault):

@@ -4,6 +4,7 @@ Every engine test asserts the exact writes: "exactly once" is about what is sent
 """
 import pytest
 
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth import AuthError
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import PartnerCenterError
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
     Device, batch_requests, validate_devices)
@@ -246,6 +247,26 @@ def test_diff_of_a_new_batch_in_check_mode(clock, journal):
     assert result["diff"] == dict(before=dict(batch_id=None, devices=[]),
                                   after=dict(batch_id="b1", devices=["S1", "S2"]))
     assert service.writes == [] and hw_hash("S2") not in repr(result)
+
+
+def test_a_token_refused_mid_run_fails_that_batch_and_the_others_still_finish(clock, journal):
+    """AuthError (a refresh that Entra ID refuses) is a failed result, not a module traceback."""
+    service = FakeService(clock, job_seconds=JOB)
+    service.refuse[CUSTOMER_B] = AuthError("Entra ID refused the token request: invalid_grant")
+    requests = batch_requests(params(customer_id=None, batch_id=None, batches=[
+        dict(customer_id=CUSTOMER_B, batch_id="b2", devices=[dev("S2")]),
+        dict(customer_id=CUSTOMER, batch_id="b1", devices=[dev("S1")])]))
+    results, _warnings = run_batches(service, journal, requests, RunOptions(), clock)
+    assert results[0]["failed"] and "invalid_grant" in results[0]["msg"]
+    assert not results[1].get("failed") and service.writes == [("create", CUSTOMER, "b1", ["S1"])]
+
+
+def test_check_mode_only_reads_the_journal(clock, tmp_path):
+    path = tmp_path / "sub" / "journal.json"
+    service = FakeService(clock)
+    result, _warnings = run(service, UploadJournal(str(path), URL, clock=clock.now, read_only=True), clock,
+                            RunOptions(check_mode=True), devices=[dev("S1")])
+    assert result["changed"] and service.writes == [] and not (tmp_path / "sub").exists()
 
 
 # ----- 7. several batches ------------------------------------------------------------------------------------

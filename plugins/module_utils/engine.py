@@ -17,7 +17,8 @@ from ansible_collections.partnercenter.autopilot.plugins.module_utils.client imp
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
     BUSY_STATUSES, FINAL_JOB_STATUSES, Device, chunks, failure_message, interpret_job, lower_keys, plan,
     plan_removal)
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.journal import JournalError, devices_of
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.journal import (
+    JournalError, device_count, devices_of)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import JobTimeoutError, poll_delay
 
 MAX_RESOLUTIONS = 3
@@ -83,14 +84,14 @@ class BatchRun(object):
     def await_job(self, entry):
         tracking_id = entry["tracking_id"]
         self.progress.append("waiting for an earlier upload of %d devices to batch %s (job %s)"
-                             % (len(entry["devices"]), entry["batch_id"], tracking_id))
+                             % (device_count(entry), entry["batch_id"], tracking_id))
         try:
             self.service.wait_for_job(self.customer, tracking_id, max(0, self.deadline - self.clock.now()),
                                       poll_interval=self.p["poll_interval"], progress=self.note_progress)
         except JobTimeoutError as err:
             self.fail("an earlier upload of %d devices to batch %s (job %s) is still %s after wait_timeout; "
                       "nothing was sent, so that none of its devices is uploaded twice: run again once it has "
-                      "finished" % (len(entry["devices"]), entry["batch_id"], tracking_id,
+                      "finished" % (device_count(entry), entry["batch_id"], tracking_id,
                                     (err.last_status or {}).get("status")))
         except PartnerCenterError as err:
             if err.status != 404:

@@ -63,6 +63,11 @@ def devices_of(entry):
             for d in entry.get("devices") or [] if d.get("serial_number") or d.get("product_key")]
 
 
+def device_count(entry):
+    """How many devices the entry's upload holds (the list is dropped once the upload is accepted)."""
+    return entry.get("device_count") or len(entry.get("devices") or [])
+
+
 class JournalError(Exception):
     """The journal file cannot be read or written; the message names the path and what to do."""
 
@@ -145,11 +150,16 @@ class UploadJournal(object):
         return entry["id"]
 
     def accepted(self, entry_id, tracking_id):
-        """The service accepted the upload: its job can now be waited for by tracking id."""
+        """The service accepted the upload: its job can now be waited for by tracking id.
+
+        Its devices are no longer needed, only their number: the journal stays small (it is read and rewritten
+        under the lock for every batch and chunk of a run over hundreds of customers).
+        """
         def change(entries):
             for index, entry in enumerate(entries):
                 if entry.get("id") == entry_id:
-                    entries[index] = dict(entry, tracking_id=tracking_id)
+                    entries[index] = dict(entry, tracking_id=tracking_id, devices=[],
+                                          device_count=device_count(entry))
         self._locked(change)
 
     def touch(self, entry_id):

@@ -8,7 +8,7 @@ import pytest
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import Device
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.journal import (
-    MAX_AGE, JournalError, UploadJournal, default_path, devices_of)
+    MAX_AGE, JournalError, UploadJournal, default_path, device_count, devices_of)
 
 URL = "https://api.partnercenter.microsoft.com"
 CUSTOMER = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
@@ -28,7 +28,9 @@ def test_entry_lifecycle_in_a_private_file(tmp_path):
     assert HASH not in open(path).read(), "hashes are kept as fingerprints only"
     assert [d.serial_number for d in devices_of(entry)] == ["S1"]  # hash-only devices cannot be listed
     journal.accepted(entry_id, "t-1")
-    assert journal.pending(CUSTOMER, "b1")[0]["tracking_id"] == "t-1"
+    [entry] = journal.pending(CUSTOMER, "b1")
+    assert entry["tracking_id"] == "t-1" and device_count(entry) == 2
+    assert "S1" not in open(path).read(), "an accepted upload keeps only its number of devices"
     assert journal.pending(CUSTOMER, "b2") == []
     journal.done([entry_id])
     assert journal.pending(CUSTOMER) == []

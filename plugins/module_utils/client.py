@@ -191,7 +191,6 @@ class PartnerCenterClient(object):
         self.correlation_id = correlation_id or str(uuid.uuid4())
         self.user_agent = user_agent
         self.policy = RetryPolicy(max_attempts, retry_budget, backoff_base, backoff_cap)
-        self.max_attempts = max_attempts
         self.sleep = sleep
         self.secrets = secrets if secrets is not None else []
         self.retries = []  # (method, path, reason, delay) for reporting and tests
@@ -318,7 +317,7 @@ class PartnerCenterClient(object):
                 text += ("; the access token was refused (expired, or not a Partner Center token): get a new one "
                          "with the partnercenter_auth role, or give client_id, client_secret and refresh_token")
         elif status == 429:
-            text += "; still throttled after %d attempts, try again later" % self.max_attempts
+            text += "; still throttled after %d attempts, try again later" % self.policy.max_attempts
         text += " (MS-RequestId %s, MS-CorrelationId %s)" % (fields["request_id"], fields["correlation_id"])
         return self._redact(text)
 

@@ -195,9 +195,7 @@ class BatchRun(object):
                 # This run's own earlier chunks end first: their devices appearing would otherwise look like
                 # the lost upload landing (the device count moving, then holding still).
                 for job in sent:
-                    self.service.wait_for_job(self.customer, job["tracking_id"],
-                                              max(0, job["accepted_at"] + self.p["wait_timeout"] - self.clock.now()),
-                                              poll_interval=self.p["poll_interval"], progress=self.note_progress)
+                    self.wait_for_own_job(job)
                 self.await_unknown(self.batch_id, lost_chunk, sent_at, given_up_at)
                 batches = self.settled_batches()
                 exists = self.batch_id in batches
@@ -225,16 +223,18 @@ class BatchRun(object):
         if not self.result["tracking_id"]:
             self.result["tracking_id"], self.result["location"] = job["tracking_id"], job["location"]
 
+    def wait_for_own_job(self, job):
+        """Each job of this run has wait_timeout from its upload: time spent waiting for an earlier or a lost
+        upload before it was sent does not count against it."""
+        return self.service.wait_for_job(self.customer, job["tracking_id"],
+                                         max(0, job["accepted_at"] + self.p["wait_timeout"] - self.clock.now()),
+                                         poll_interval=self.p["poll_interval"], progress=self.note_progress)
+
     def wait_for(self, jobs):
         outcomes, statuses = [], []
         for job in jobs:
             try:
-                # Each job has wait_timeout from its upload: time spent waiting for an earlier or a lost upload
-                # before it was sent does not count against it.
-                body = self.service.wait_for_job(
-                    self.customer, job["tracking_id"],
-                    max(0, job["accepted_at"] + self.p["wait_timeout"] - self.clock.now()),
-                    poll_interval=self.p["poll_interval"], progress=self.note_progress)
+                body = self.wait_for_own_job(job)
             except JobTimeoutError as err:
                 self.result["job_status"] = (err.last_status or {}).get("status")
                 self.fail(str(err))

@@ -7,6 +7,7 @@ logged so tests can count writes and read the headers that were sent.
 import base64
 import binascii
 import copy
+import datetime
 import hashlib
 import json
 import os
@@ -45,7 +46,16 @@ OUTCOMES = {
     "invalid_hash": ("804", "InvalidZtdHardwareHash"),
     "duplicated": ("805", "ZtdDeviceDuplicated"),
     "not_found": ("802", "ZtdDeviceNotFound"),
+    # Policy assignment: no per-device error of a DevicePolicyUpdates job is published (partnercenter-policies.md
+    # §4.7), so both codes and descriptions are the emulator's choice.
+    "policy_failed": ("899", "ZtdPolicyAssignmentFailed"),
+    "policy_not_found": ("898", "ZtdPolicyNotFound"),
 }
+# PolicySettingsType wire values, exactly the six of partnercenter-policies.md §2.2.
+POLICY_SETTINGS = ("none", "remove_oem_preinstalls", "oobe_user_not_local_admin", "skip_express_settings",
+                   "skip_oem_registration", "skip_eula")
+OOBE = "o_o_b_e"  # the only real PolicyCategory, and the only policy key a device carries
+POLICY_COUNT_FIELDS = ("devicesAssignedCount", "devicesAssigned", "both")
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 
 
@@ -130,18 +140,29 @@ def _now_iso(ts=None):
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts if ts is not None else time.time()))
 
 
+def _micros_iso(micros):
+    """Policy dates keep microseconds and an offset (as the published list example does), so a PUT made in the
+    same second as the POST still moves lastModifiedDate forward."""
+    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+    return (epoch + datetime.timedelta(microseconds=micros)).isoformat()
+
+
 class Emulator:
     """Start with `with Emulator() as emu:` or emu.start()/emu.stop(). URLs: emu.url, emu.authority."""
 
     def __init__(self, tenant_id=DEMO_TENANT_ID, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET,
                  refresh_token=DEMO_REFRESH_TOKEN, client_certificate=None, access_token_lifetime=3600,
                  queue_seconds=0.1, process_seconds=0.2, page_size=100, batch_shape="published",
-                 paging_style="both", host="127.0.0.1", port=0, workdir=None, reuse_tls=False):
+                 paging_style="both", policy_count_field="devicesAssignedCount", host="127.0.0.1", port=0,
+                 workdir=None, reuse_tls=False):
         self.tenant_id, self.client_id, self.client_secret = tenant_id, client_id, client_secret
         self.client_certificate = client_certificate  # {"certificate": x509.Certificate} from tls.py
         self.access_token_lifetime = access_token_lifetime
         self.queue_seconds, self.process_seconds = queue_seconds, process_seconds
         self.page_size, self.batch_shape, self.paging_style = page_size, batch_shape, paging_style
+        # The published examples say devicesAssigned, the tables, OpenAPI and both SDKs devicesAssignedCount
+        # (partnercenter-policies.md §3): the default follows the majority; tests can switch to the other or both.
+        self.policy_count_field = policy_count_field
         self.host, self.port = host, port
         self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="pc-emulator-")
         self.workdir = workdir or self._tmp.name
@@ -159,6 +180,8 @@ class Emulator:
             self.customers = {}          # customer id (lower) -> {"batches": {batch id: batch}}
             self.registry = {}           # identity key -> (customer, batch id, device id)
             self.jobs = {}               # tracking id -> job
+            self.policies = {}           # customer id (lower) -> {policy id: stored policy}
+            self.policy_failures = set()  # device ids whose policy assignment fails in the job
             self.refresh_tokens = {self._initial_refresh_token: {"expired": False}} if self._initial_refresh_token else {}
             self.access_tokens = {}      # token -> {"expires": ts, "kind": "user"|"app"}
             self.faults = []
@@ -264,13 +287,25 @@ class Emulator:
         Uploads refused before processing (429, 503, validation errors) are not counted: they registered nothing.
         """
         sent = []
-        for entry in self.writes():
-            if entry["method"] != "POST" or not (entry["status"] == 202 or entry.get("applied")):
-                continue
+        for entry in self._accepted_writes("POST", r"/deviceBatches(/.+/devices)?$"):
             body = entry["body"]
             devices = body if isinstance(body, list) else _ci_get(body, "Devices")
             sent.extend(d for d in devices or [] if isinstance(d, dict))
         return sent
+
+    def assigned_devices(self):
+        """Every device entry of every DevicePolicyUpdates PATCH the service accepted (202, or applied with the
+        answer lost), in order, as sent."""
+        sent = []
+        for entry in self._accepted_writes("PATCH", r"/DevicePolicyUpdates$"):
+            devices = _ci_get(entry["body"], "Devices")
+            sent.extend(d for d in devices or [] if isinstance(d, dict))
+        return sent
+
+    def _accepted_writes(self, method, path):
+        """Writes to `path` the service carried out; refused ones (429, 503, 400) changed nothing."""
+        return [e for e in self.writes() if e["method"] == method and re.search(path, e["path"], re.IGNORECASE)
+                and (e["status"] == 202 or e.get("applied"))]
 
     def batch_devices(self, customer_id, batch_id=None):
         with self.lock:
@@ -293,6 +328,44 @@ class Emulator:
             for dev in devices:
                 self._register(customer_id, batch, dev)
             batch["status"] = "finished"
+
+    def seed_policy(self, customer_id, name, settings=(), description=None):
+        """Create a configuration policy directly, as if made earlier; returns its id."""
+        with self.lock:
+            settings = self.check_policy_settings(list(settings))
+            return self._store_policy(customer_id, name, description, settings)["id"]
+
+    def policy_list(self, customer_id):
+        """The customer's policies as GET /policies shows them (copies)."""
+        with self.lock:
+            self._advance()
+            return [self._policy_view(customer_id.lower(), p)
+                    for p in self.policies.get(customer_id.lower(), {}).values()]
+
+    def device_policy(self, customer_id, device_id):
+        """The o_o_b_e policy id a device carries, or None; KeyError for an unknown device."""
+        with self.lock:
+            self._advance()
+            self._customer(customer_id)
+            dev = self._find_device(customer_id.lower(), device_id)
+            if dev is None:
+                raise KeyError(device_id)
+            return self._oobe_value(dev)
+
+    def assign_seeded(self, customer_id, device_ids, policy_id):
+        """Give devices a policy directly, as if assigned earlier (policy_id None takes it away)."""
+        customer = customer_id.lower()
+        device_ids = [device_ids] if isinstance(device_ids, str) else list(device_ids)
+        with self.lock:
+            self._customer(customer_id)
+            policy = self._policy(customer, policy_id)
+            if policy_id is not None and policy is None:
+                raise KeyError(policy_id)
+            found = [self._find_device(customer, device_id) for device_id in device_ids]
+            if None in found:
+                raise KeyError(device_ids[found.index(None)])  # checked first: all devices change, or none
+            for dev in found:
+                dev["policies"] = [{"key": OOBE, "value": policy["id"] if policy else None}]
 
     # ----- helpers ---------------------------------------------------------------------------------------
     def _customer(self, customer_id):
@@ -325,7 +398,7 @@ class Emulator:
             "hardwareHash": _ci_get(dev, "HardwareHash"),
             "modelName": _ci_get(dev, "ModelName"),
             "oemManufacturerName": _ci_get(dev, "OemManufacturerName"),
-            "policies": [],
+            "policies": [{"key": OOBE, "value": None}],  # the published listing's unassigned device
             "createdBy": "emulator-admin@partner.example",
             "uploadedDate": _now_iso(),
             "allowedOperations": ["GET", "PATCH", "DELETE"],
@@ -369,15 +442,7 @@ class Emulator:
         customer = job["customer"]
         job["started"] = job["started"] or time.time()
         if job["kind"] == "policy":
-            for upd in job["devices"]:
-                dev = self._find_device(customer, _ci_get(upd, "Id"))
-                if dev is not None:
-                    dev["policies"] = [{"key": _ci_get(p, "Key"), "value": _ci_get(p, "Value")}
-                                       for p in _ci_get(upd, "Policies") or []]
-                job["results"].append(self._result(dev or {}, "finished"))
-            job["status"] = "finished"
-            job["completed"] = time.time()
-            return
+            return self._finish_policy(job)
         batch = self.customers[customer]["batches"].get(job["batch_id"])
         seen = set()
         failed = False
@@ -413,6 +478,84 @@ class Emulator:
                 "serialNumber": _ci_get(dev, "SerialNumber"), "productKey": _ci_get(dev, "ProductKey"),
                 "status": status, "errorCode": code, "errorDescription": desc,
                 "attributes": {"objectType": "DeviceUploadDetails"}}
+
+    def _finish_policy(self, job):
+        """Apply a DevicePolicyUpdates job: each device that can take its policy gets it, the others keep theirs."""
+        customer, failed = job["customer"], False
+        for upd in job["devices"]:
+            dev = self._find_device(customer, upd["id"])
+            policy = self._policy(customer, upd["policy"])
+            outcome = None
+            if upd["id"] in self.policy_failures:
+                outcome = "policy_failed"
+            elif dev is None:
+                outcome = "not_found"  # removed between the PATCH and the job's run
+            elif policy is None:
+                outcome = "policy_not_found"  # deleted between the PATCH and the job's run
+            else:
+                dev["policies"] = [{"key": OOBE, "value": policy["id"]}]
+            failed = failed or outcome is not None
+            status = "finished_with_errors" if outcome else "finished"
+            job["results"].append(self._policy_result(customer, upd, status, outcome))
+        job["status"] = "finished_with_errors" if failed else "finished"
+        job["completed"] = time.time()
+
+    def _policy_result(self, customer, upd, status, outcome=None):
+        """A DeviceUploadDetails for one device of a policy job; unlike an upload, the device id is always known."""
+        dev = self._find_device(customer, upd["id"]) or {}
+        code, desc = OUTCOMES[outcome] if outcome else (None, None)
+        return {"deviceId": upd["id"], "serialNumber": dev.get("serialNumber"), "productKey": dev.get("productKey"),
+                "status": status, "errorCode": code, "errorDescription": desc,
+                "attributes": {"objectType": "DeviceUploadDetails"}}
+
+    # ----- configuration policies ------------------------------------------------------------------------
+    @staticmethod
+    def check_policy_settings(settings):
+        """policySettings must be a list of the six published strings; anything else is a 400."""
+        if not isinstance(settings, list):
+            raise ApiError(400, 800002, "policySettings must be a list of strings.")
+        for index, value in enumerate(settings):
+            if value not in POLICY_SETTINGS:
+                raise ApiError(400, 800002, "policySettings[%d] '%s' is not a known policy setting (one of %s)."
+                               % (index, value, ", ".join(POLICY_SETTINGS)))
+        return settings
+
+    def _store_policy(self, customer_id, name, description, settings):
+        now = time.time_ns() // 1000
+        policy = {"id": str(uuid.uuid4()), "name": name, "category": OOBE, "description": description,
+                  "policySettings": list(settings), "created": now, "modified": now}
+        self.policies.setdefault(customer_id.lower(), {})[policy["id"]] = policy
+        return policy
+
+    def _policy(self, customer, policy_id):
+        if not isinstance(policy_id, str):
+            return None
+        return self.policies.get(customer, {}).get(policy_id.lower())
+
+    @staticmethod
+    def _oobe_value(dev):
+        return next((p.get("value") for p in dev.get("policies") or [] if p.get("key") == OOBE), None)
+
+    def _devices_assigned(self, customer, policy_id):
+        """Computed, never stored: the count cannot drift from what the device listing shows."""
+        return sum(1 for batch in self.customers.get(customer, {"batches": {}})["batches"].values()
+                   for dev in batch["devices"] if self._oobe_value(dev) == policy_id)
+
+    def _policy_view(self, customer, policy):
+        if self.policy_count_field not in POLICY_COUNT_FIELDS:
+            raise ValueError("policy_count_field must be one of %s" % ", ".join(POLICY_COUNT_FIELDS))
+        count = self._devices_assigned(customer, policy["id"])
+        view = {"id": policy["id"], "name": policy["name"], "category": policy["category"],
+                "description": policy["description"]}
+        if self.policy_count_field in ("devicesAssignedCount", "both"):
+            view["devicesAssignedCount"] = count
+        if self.policy_count_field in ("devicesAssigned", "both"):
+            view["devicesAssigned"] = count
+        view.update({"policySettings": copy.deepcopy(policy["policySettings"]),
+                     "createdDate": _micros_iso(policy["created"]),
+                     "lastModifiedDate": _micros_iso(policy["modified"]),
+                     "attributes": {"objectType": "ConfigurationPolicy"}})
+        return view
 
     def _find_device(self, customer, device_id):
         for batch in self.customers[customer]["batches"].values():
@@ -648,9 +791,22 @@ class _Handler(BaseHTTPRequestHandler):
                     return self._job_status(customer, seg[4])
                 if rest == ["devicepolicyupdates"] and method == "PATCH":
                     return self._policy_update(customer)
-                if rest == ["policies"] and method == "GET":
-                    return self._policies(customer)
+                if rest[0] == "policies" and len(rest) <= 2:
+                    return self._route_policies(customer, seg[4] if len(rest) == 2 else None, method)
         raise ApiError(404, "404", "No route for %s %s" % (method, self.decoded_path))
+
+    def _route_policies(self, customer, policy_id, method):
+        if policy_id is None:
+            handlers = {"GET": lambda: self._list_policies(customer), "POST": lambda: self._create_policy(customer)}
+        else:
+            handlers = {"GET": lambda: self._get_policy(customer, policy_id),
+                        "PUT": lambda: self._update_policy(customer, policy_id),
+                        "DELETE": lambda: self._delete_policy(customer, policy_id)}
+        if method not in handlers:
+            # Update is PUT (§4, §9); a client that PATCHes a policy must fail, not silently succeed.
+            raise ApiError(405, "405", "Method %s is not allowed on %s." % (method, self.decoded_path),
+                           {"Allow": ", ".join(sorted(handlers))})
+        return handlers[method]()
 
     # ----- Entra ID side ---------------------------------------------------------------------------------
     def _openid(self, tenant):
@@ -911,6 +1067,8 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(404, 600044, "Batch tracking id '%s' was not found." % tracking_id)
         if job["status"] in ("finished", "finished_with_errors"):
             devices = job["results"]
+        elif job["kind"] == "policy":
+            devices = [emu._policy_result(job["customer"], upd, "in-progress") for upd in job["devices"]]
         else:
             devices = [dict(self.server.emulator._result(d, job["status"]), deviceId=None) for d in job["devices"]]
         return 200, {"batchTrackingId": job["id"], "status": job["status"],
@@ -918,24 +1076,105 @@ class _Handler(BaseHTTPRequestHandler):
                      "completedTime": _now_iso(job["completed"]) if job["completed"] else None,
                      "devicesStatus": devices, "attributes": {"objectType": "BatchUploadDetails"}}, {}
 
-    def _policies(self, customer):
-        items = [{"id": "a1b2c3d4-0000-4000-8000-%012d" % i, "name": name, "category": "o_o_b_e",
-                  "description": name, "policySettings": ["remove_oem_preinstalls", "skip_express_settings"],
-                  "attributes": {"objectType": "ConfigurationPolicy"}}
-                 for i, name in enumerate(("Default OOBE", "Kiosk OOBE"), start=1)]
+    # ----- configuration policies (partnercenter-policies.md §3, §4, §8) -------------------------------------
+    def _known_policy(self, customer, policy_id):
+        policy = self.server.emulator._policy(customer.lower(), policy_id)
+        if policy is None:
+            # Not documented (§4.2): the generic error body, with a not-found code of the emulator's choosing.
+            raise ApiError(404, 600045, "Configuration policy '%s' was not found." % policy_id)
+        return policy
+
+    @staticmethod
+    def _policy_fields(body):
+        """name and policySettings are required on create and on update (§4.3, §4.4)."""
+        if not isinstance(body, dict):
+            raise ApiError(400, 800002, "The request body must be a ConfigurationPolicy object.")
+        name = _ci_get(body, "name")
+        if not isinstance(name, str) or not name.strip():
+            raise ApiError(400, 800002, "name is required and must be a non-empty string.")
+        description = _ci_get(body, "description")
+        if description is not None and not isinstance(description, str):
+            raise ApiError(400, 800002, "description must be a string.")
+        settings = Emulator.check_policy_settings(_ci_get(body, "policySettings"))
+        return name, description, settings
+
+    def _list_policies(self, customer):
+        items = self.server.emulator.policy_list(customer)
         return 200, {"totalCount": len(items), "items": items, "attributes": {"objectType": "Collection"}}, {}
 
-    def _policy_update(self, customer):
+    def _get_policy(self, customer, policy_id):
+        emu = self.server.emulator
+        return 200, emu._policy_view(customer.lower(), self._known_policy(customer, policy_id)), {}
+
+    def _create_policy(self, customer):
         emu = self.server.emulator
         body = self._json_body()
-        devices = _ci_get(body, "Devices")
+        name, description, settings = self._policy_fields(body)
+        # SDK callers that leave Category unset send "none" (§4.3); the service is presumed to default it, and
+        # the emulator stores o_o_b_e, the only real category (§8.2, open question 2).
+        category = _ci_get(body, "category")
+        if category not in (None, "none", OOBE):
+            raise ApiError(400, 800002, "category '%s' is not a policy category (none, o_o_b_e)." % category)
+        policy = emu._store_policy(customer, name, description, settings)
+        return 200, emu._policy_view(customer.lower(), policy), {}  # 200, not 201: as published
+
+    def _update_policy(self, customer, policy_id):
+        emu = self.server.emulator
+        policy = self._known_policy(customer, policy_id)
+        name, description, settings = self._policy_fields(self._json_body())
+        # A full replacement of the updatable fields; id, category and the count are not updatable (§4.4), so
+        # whatever the body says about them is ignored.
+        policy.update({"name": name, "description": description, "policySettings": list(settings),
+                       "modified": max(time.time_ns() // 1000, policy["modified"] + 1)})
+        return 200, emu._policy_view(customer.lower(), policy), {}
+
+    def _delete_policy(self, customer, policy_id):
+        emu = self.server.emulator
+        policy = self._known_policy(customer, policy_id)
+        del emu.policies[customer.lower()][policy["id"]]
+        # Emulator choice: whether the service refuses to delete a policy that devices still carry is not
+        # published (§4.5, open question 3). The emulator deletes it and those devices go back to value null.
+        for batch in emu.customers[customer.lower()]["batches"].values():
+            for dev in batch["devices"]:
+                if emu._oobe_value(dev) == policy["id"]:
+                    dev["policies"] = [{"key": OOBE, "value": None}]
+        return 204, None, {}
+
+    def _policy_update(self, customer):
+        """PATCH DevicePolicyUpdates (§4.6): validated whole before anything is queued, then done by a job."""
+        emu = self.server.emulator
+        devices = _ci_get(self._json_body(), "devices")
         if not isinstance(devices, list) or not devices:
             raise ApiError(400, 800002, "Devices must be a non-empty list.")
-        for index, upd in enumerate(devices):
-            if emu._find_device(customer.lower(), _ci_get(upd, "Id")) is None:
-                raise ApiError(400, 800002, "Devices[%d].Id does not name a device of this customer." % index)
-        job = emu._new_job(customer.lower(), None, copy.deepcopy(devices), kind="policy")
+        updates = [self._policy_update_entry(customer, index, upd) for index, upd in enumerate(devices)]
+        job = emu._new_job(customer.lower(), None, updates, kind="policy")
         return 202, None, self._location(customer, job)
+
+    def _policy_update_entry(self, customer, index, upd):
+        emu = self.server.emulator
+        if not isinstance(upd, dict):
+            raise ApiError(400, 800002, "Devices[%d] is not an object." % index)
+        device_id = _ci_get(upd, "id")
+        if not isinstance(device_id, str) or emu._find_device(customer.lower(), device_id) is None:
+            raise ApiError(400, 800002, "Devices[%d].Id '%s' does not name a device of this customer."
+                           % (index, device_id))
+        policies = _ci_get(upd, "policies")
+        # An empty list (or value null) might be how the service un-assigns, but that is not published (§5):
+        # the emulator refuses it rather than guess.
+        if not isinstance(policies, list) or not policies:
+            raise ApiError(400, 800002, "Devices[%d].Policies must be a non-empty list." % index)
+        policy_id = None
+        for pindex, pair in enumerate(policies):
+            key, value = _ci_get(pair, "key"), _ci_get(pair, "value")
+            if key != OOBE:
+                raise ApiError(400, 800002, "Devices[%d].Policies[%d].Key '%s' is not '%s'."
+                               % (index, pindex, key, OOBE))
+            policy = emu._policy(customer.lower(), value)
+            if policy is None:
+                raise ApiError(400, 800002, "Devices[%d].Policies[%d].Value '%s' is not a configuration policy "
+                               "of this customer." % (index, pindex, value))
+            policy_id = policy["id"]
+        return {"id": device_id, "policy": policy_id}
 
     # ----- control endpoint (for the command-line emulator) ----------------------------------------------
     def _control(self):
@@ -960,8 +1199,11 @@ class _Handler(BaseHTTPRequestHandler):
                 with emu.lock:
                     emu._advance()
                     state = {c: {b: {"status": v["status"], "devices": [
-                        {k: d[k] for k in ("id", "serialNumber", "productKey")} for d in v["devices"]]}
+                        dict({k: d[k] for k in ("id", "serialNumber", "productKey")}, policy=emu._oobe_value(d))
+                        for d in v["devices"]]}
                         for b, v in data["batches"].items()} for c, data in emu.customers.items()}
+                    # Customer ids are GUIDs, so this key can never shadow a customer.
+                    state["policies"] = {c: emu.policy_list(c) for c in emu.policies}
                 return self._send_json(200, state, entry)
         except (ValueError, TypeError, KeyError) as err:
             return self._send_error(ApiError(400, 800002, "Bad control request: %s" % err), entry)

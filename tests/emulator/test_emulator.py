@@ -1,7 +1,10 @@
 """The emulator's own tests: it must behave like partnercenter-api.md says, independent of the collection."""
 import base64
+import datetime
 import os
+import threading
 import time
+import uuid
 
 import msal
 import pytest
@@ -270,13 +273,13 @@ def test_sdk_batch_shape(emulator, api):
 def test_delete_device_and_policy_update(emulator, api):
     emulator.seed_batch(CUSTOMER, "b1", [{"SerialNumber": "D-1", "OemManufacturerName": "M", "ModelName": "X"}])
     device = api("GET", "/deviceBatches/b1/devices").json()["items"][0]
-    policies = api("GET", "/policies").json()["items"]
+    policy_id = emulator.seed_policy(CUSTOMER, "Default OOBE", ["skip_eula"])
     resp = api("PATCH", "/DevicePolicyUpdates", {"Devices": [{"Id": device["id"], "Policies": [
-        {"Key": "o_o_b_e", "Value": policies[0]["id"]}]}], "Attributes": {"ObjectType": "DevicePolicyUpdateRequest"}})
+        {"Key": "o_o_b_e", "Value": policy_id}]}], "Attributes": {"ObjectType": "DevicePolicyUpdateRequest"}})
     assert resp.status_code == 202
     api.wait(resp.headers["Location"])
     assert api("GET", "/deviceBatches/b1/devices").json()["items"][0]["policies"] == [
-        {"key": "o_o_b_e", "value": policies[0]["id"]}]
+        {"key": "o_o_b_e", "value": policy_id}]
     assert api("DELETE", "/deviceBatches/b1/devices/" + device["id"]).status_code == 204
     assert api("DELETE", "/deviceBatches/b1/devices/" + device["id"]).status_code == 404
     assert api("GET", "/deviceBatches/b1/devices").json()["items"] == []
@@ -301,6 +304,281 @@ def test_no_relationship(emulator, api):
     emulator.unrelated_customers.add(OTHER_CUSTOMER)
     resp = api("GET", "/deviceBatches", customer=OTHER_CUSTOMER)
     assert resp.status_code == 403 and resp.json()["code"] == 20002
+
+
+# ----- configuration policies and their assignment (partnercenter-policies.md) -----------------------------
+POLICY_FIELDS = {"id", "name", "category", "description", "devicesAssignedCount", "policySettings", "createdDate",
+                 "lastModifiedDate", "attributes"}
+
+
+def generic_error(resp, status):
+    assert resp.status_code == status, resp.text
+    body = resp.json()
+    assert set(body) == {"code", "description", "data", "source"} and body["description"]
+    return body
+
+
+def seed_devices(emulator, batch="b1", count=2):
+    """Registered devices of CUSTOMER, as the listing shows them."""
+    emulator.seed_batch(CUSTOMER, batch, [{"SerialNumber": "%s-%d" % (batch, i), "ProductKey": "PK-%s-%d" % (batch, i)}
+                                          for i in range(count)])
+    return emulator.batch_devices(CUSTOMER, batch)
+
+
+def test_policy_create_answers_200_with_the_full_object(api):
+    body = {"name": "Windows 10 Enterprise E5", "category": "o_o_b_e", "description": "test policy creation from API",
+            "policySettings": ["oobe_user_not_local_admin", "skip_express_settings"]}
+    resp = api("POST", "/policies", body)
+    assert resp.status_code == 200  # published: 200, never 201
+    policy = resp.json()
+    assert set(policy) == POLICY_FIELDS and "osType" not in policy and "devicesAssigned" not in policy
+    assert policy["name"] == body["name"] and policy["description"] == body["description"]
+    assert policy["category"] == "o_o_b_e" and policy["devicesAssignedCount"] == 0
+    assert policy["policySettings"] == body["policySettings"]
+    assert policy["attributes"] == {"objectType": "ConfigurationPolicy"}
+    assert policy["createdDate"] == policy["lastModifiedDate"]
+    assert str(uuid.UUID(policy["id"], version=4)) == policy["id"]
+    # category missing or "none" (what the .NET SDK sends) is stored as o_o_b_e; keys are read in any casing
+    for extra in ({}, {"Category": "none"}):
+        resp = api("POST", "/policies", dict({"Name": "SDK style", "PolicySettings": []}, **extra))
+        assert resp.status_code == 200 and resp.json()["category"] == "o_o_b_e"
+        assert resp.json()["description"] is None
+    assert "oobe" in generic_error(api("POST", "/policies", {"name": "x", "category": "oobe", "policySettings": []}),
+                                   400)["description"]
+
+
+def test_policy_list_and_get(emulator, api):
+    assert api("GET", "/policies").json() == {"totalCount": 0, "items": [], "attributes": {"objectType": "Collection"}}
+    first = emulator.seed_policy(CUSTOMER, "Kiosk", ["skip_eula"], description="kiosks")
+    second = api("POST", "/policies", {"name": "Desk", "policySettings": ["none"]}).json()
+    emulator.seed_policy(OTHER_CUSTOMER, "Someone else's", [])
+    listed = api("GET", "/policies").json()
+    assert listed["totalCount"] == 2 and listed["attributes"] == {"objectType": "Collection"}
+    assert [p["name"] for p in listed["items"]] == ["Kiosk", "Desk"]
+    assert all(set(p) == POLICY_FIELDS for p in listed["items"])
+    got = api("GET", "/policies/" + first).json()
+    assert got == listed["items"][0] and got["description"] == "kiosks" and got["policySettings"] == ["skip_eula"]
+    assert api("GET", "/POLICIES/" + second["id"].upper()).json() == second  # segments and GUIDs in any case
+    assert emulator.policy_list(CUSTOMER) == listed["items"]
+    generic_error(api("GET", "/policies/" + "0" * 8 + "-0000-4000-8000-" + "0" * 12), 404)
+    other = emulator.policy_list(OTHER_CUSTOMER)[0]["id"]
+    generic_error(api("GET", "/policies/" + other), 404)  # policies are per customer
+
+
+def test_policy_put_replaces_and_moves_last_modified(emulator, api):
+    created = api("POST", "/policies", {"name": "Old", "description": "d", "category": "o_o_b_e",
+                                        "policySettings": ["skip_eula", "skip_oem_registration"]}).json()
+    body = {"id": "56edf752-ee77-4fd8-b7f5-df1f74a3a9ac", "name": "New", "category": "none", "devicesAssigned": 7,
+            "devicesAssignedCount": 7, "policySettings": ["skip_express_settings"]}
+    resp = api("PUT", "/policies/" + created["id"], body)
+    assert resp.status_code == 200
+    updated = resp.json()
+    assert updated["id"] == created["id"] and updated["category"] == "o_o_b_e"  # id and category are not updatable
+    assert updated["name"] == "New" and updated["policySettings"] == ["skip_express_settings"]
+    assert updated["description"] is None  # a full replacement: left out means gone
+    assert updated["devicesAssignedCount"] == 0  # computed, never taken from the body
+    assert updated["createdDate"] == created["createdDate"]
+    parse = datetime.datetime.fromisoformat
+    assert parse(updated["lastModifiedDate"]) > parse(created["lastModifiedDate"])
+    assert api("GET", "/policies/" + created["id"]).json() == updated
+    generic_error(api("PUT", "/policies/" + str(uuid.uuid4()), body), 404)
+    generic_error(api("PUT", "/policies/" + created["id"], {"name": "", "policySettings": []}), 400)
+    generic_error(api("PUT", "/policies/" + created["id"], {"name": "x"}), 400)  # policySettings is required
+
+
+def test_policy_patch_is_not_published_and_answers_405(emulator, api):
+    policy_id = emulator.seed_policy(CUSTOMER, "Kiosk", ["skip_eula"])
+    resp = api("PATCH", "/policies/" + policy_id, {"name": "Patched", "policySettings": []})
+    generic_error(resp, 405)
+    assert "PUT" in resp.headers["Allow"]
+    assert emulator.policy_list(CUSTOMER)[0]["name"] == "Kiosk"
+    generic_error(api("DELETE", "/policies"), 405)
+
+
+def test_policy_delete_then_get_404_and_devices_lose_it(emulator, api):
+    devices = seed_devices(emulator)
+    policy_id = emulator.seed_policy(CUSTOMER, "Gone soon")
+    emulator.assign_seeded(CUSTOMER, [devices[0]["id"]], policy_id)
+    resp = api("DELETE", "/policies/" + policy_id)
+    assert resp.status_code == 204 and resp.content == b""
+    generic_error(api("GET", "/policies/" + policy_id), 404)
+    generic_error(api("DELETE", "/policies/" + policy_id), 404)
+    assert api("GET", "/policies").json()["totalCount"] == 0
+    # emulator choice (unpublished): deletion is accepted and the device goes back to no policy
+    assert emulator.device_policy(CUSTOMER, devices[0]["id"]) is None
+    assert api("GET", "/deviceBatches/b1/devices").json()["items"][0]["policies"] == [
+        {"key": "o_o_b_e", "value": None}]
+
+
+@pytest.mark.parametrize("body,named", [
+    ({"name": "x", "policySettings": ["skip_eula", "skip_oobe"]}, "skip_oobe"),
+    ({"name": "x", "policySettings": ["skip _oem_registration"]}, "skip _oem_registration"),  # D-update's typo
+    ({"name": "x", "policySettings": "skip_eula"}, "policySettings"),
+    ({"name": "x"}, "policySettings"),
+    ({"policySettings": []}, "name"),
+    ({"name": "   ", "policySettings": []}, "name"),
+])
+def test_policy_bad_body_is_400(emulator, api, body, named):
+    assert named in generic_error(api("POST", "/policies", body), 400)["description"]
+    assert emulator.policy_list(CUSTOMER) == []
+
+
+def test_device_policy_update_202_location_job_and_counts(emulator, api):
+    emulator.queue_seconds = 1.0  # long enough to see the job queued, and the device unchanged meanwhile
+    devices = seed_devices(emulator, count=3)
+    old = emulator.seed_policy(CUSTOMER, "Old", ["skip_eula"])
+    new = emulator.seed_policy(CUSTOMER, "New", ["skip_express_settings"])
+    emulator.assign_seeded(CUSTOMER, [d["id"] for d in devices], old)
+    assert [p["devicesAssignedCount"] for p in api("GET", "/policies").json()["items"]] == [3, 0]
+    bodies = [  # the published .NET trace (PascalCase), then the camelCase the REST reference names
+        {"Devices": [{"Id": devices[0]["id"], "SerialNumber": None, "ProductKey": None, "HardwareHash": None,
+                      "Policies": [{"Key": "o_o_b_e", "Value": new}], "CreatedBy": None,
+                      "UploadedDate": "0001-01-01T00:00:00", "AllowedOperations": None,
+                      "Attributes": {"ObjectType": "Device"}}],
+         "Attributes": {"ObjectType": "DevicePolicyUpdateRequest"}},
+        {"devices": [{"id": devices[1]["id"], "policies": [{"key": "o_o_b_e", "value": new}]}]},
+    ]
+    for device, body in zip(devices, bodies):
+        resp = api("PATCH", "/DevicePolicyUpdates", body)
+        assert resp.status_code == 202 and resp.content == b"" and "Content-Type" not in resp.headers
+        location = resp.headers["Location"]
+        assert location.startswith("/customers/%s/batchJobStatus/" % CUSTOMER) and "/v1" not in location
+        job = api("GET", "/batchJobStatus/" + location.rsplit("/", 1)[-1]).json()
+        assert job["status"] == "queued" and job["devicesStatus"][0]["status"] == "in-progress"
+        assert emulator.device_policy(CUSTOMER, job["devicesStatus"][0]["deviceId"]) == old  # not applied yet
+        job = api.wait(location)
+        assert job["status"] == "finished" and job["attributes"] == {"objectType": "BatchUploadDetails"}
+        assert job["devicesStatus"] == [{
+            "deviceId": device["id"], "serialNumber": device["serialNumber"], "productKey": device["productKey"],
+            "status": "finished", "errorCode": None, "errorDescription": None,
+            "attributes": {"objectType": "DeviceUploadDetails"}}]
+    listed = {d["id"]: d["policies"] for d in api("GET", "/deviceBatches/b1/devices").json()["items"]}
+    assert listed == {devices[0]["id"]: [{"key": "o_o_b_e", "value": new}],
+                      devices[1]["id"]: [{"key": "o_o_b_e", "value": new}],
+                      devices[2]["id"]: [{"key": "o_o_b_e", "value": old}]}
+    counts = {p["name"]: p["devicesAssignedCount"] for p in api("GET", "/policies").json()["items"]}
+    assert counts == {"Old": 1, "New": 2}
+    assert api("GET", "/policies/" + new).json()["devicesAssignedCount"] == 2
+    assert [d.get("Id") or d.get("id") for d in emulator.assigned_devices()] == [devices[0]["id"], devices[1]["id"]]
+
+
+@pytest.mark.parametrize("case", ["unknown_device", "other_customers_device", "unknown_policy",
+                                  "other_customers_policy", "null_policy", "wrong_key", "empty_policies",
+                                  "no_devices", "no_id"])
+def test_device_policy_update_bad_requests_are_400(emulator, api, case):
+    devices = seed_devices(emulator)
+    emulator.seed_batch(OTHER_CUSTOMER, "theirs", [{"ProductKey": "PK-THEIRS"}])
+    their_device = emulator.batch_devices(OTHER_CUSTOMER)[0]["id"]
+    policy = emulator.seed_policy(CUSTOMER, "Mine")
+    their_policy = emulator.seed_policy(OTHER_CUSTOMER, "Theirs")
+    second = {"id": devices[1]["id"], "policies": [{"key": "o_o_b_e", "value": policy}]}
+    bad = {"unknown_device": {"id": "9993-8627-3608-6844-6369-4361-72"},
+           "other_customers_device": {"id": their_device},
+           "unknown_policy": {"policies": [{"key": "o_o_b_e", "value": str(uuid.uuid4())}]},
+           "other_customers_policy": {"policies": [{"key": "o_o_b_e", "value": their_policy}]},
+           "null_policy": {"policies": [{"key": "o_o_b_e", "value": None}]},  # un-assigning is not published
+           "wrong_key": {"policies": [{"key": "none", "value": policy}]},
+           "empty_policies": {"policies": []},
+           "no_id": {"id": None}}.get(case)
+    body = {"devices": [] if case == "no_devices" else [second, dict(second, **bad)]}
+    description = generic_error(api("PATCH", "/DevicePolicyUpdates", body), 400)["description"]
+    assert case == "no_devices" or "Devices[1]" in description
+    assert emulator.jobs == {} and emulator.assigned_devices() == []
+    assert emulator.device_policy(CUSTOMER, devices[1]["id"]) is None  # nothing applied, not even the good entry
+
+
+def test_device_policy_update_failures_for_chosen_devices(emulator, api):
+    devices = seed_devices(emulator, count=3)
+    old = emulator.seed_policy(CUSTOMER, "Old")
+    new = emulator.seed_policy(CUSTOMER, "New")
+    emulator.assign_seeded(CUSTOMER, [devices[1]["id"]], old)
+    emulator.policy_failures.add(devices[1]["id"])
+    resp = api("PATCH", "/DevicePolicyUpdates", {"devices": [
+        {"id": d["id"], "policies": [{"key": "o_o_b_e", "value": new}]} for d in devices]})
+    job = api.wait(resp.headers["Location"])
+    assert job["status"] == "finished_with_errors"
+    statuses = [(d["deviceId"], d["status"], d["errorCode"], d["errorDescription"]) for d in job["devicesStatus"]]
+    assert statuses == [(devices[0]["id"], "finished", None, None),
+                        (devices[1]["id"], "finished_with_errors") + OUTCOMES["policy_failed"],
+                        (devices[2]["id"], "finished", None, None)]
+    assert OUTCOMES["policy_failed"][1] == "ZtdPolicyAssignmentFailed"
+    assert [emulator.device_policy(CUSTOMER, d["id"]) for d in devices] == [new, old, new]
+
+
+def test_registered_devices_list_an_unassigned_oobe_policy(emulator, api):
+    emulator.seed_batch(CUSTOMER, "seeded", [{"ProductKey": "PK-SEEDED"}])
+    resp = api("POST", "/deviceBatches", {"BatchId": "uploaded", "Devices": [{"ProductKey": "PK-UPLOADED"}]})
+    api.wait(resp.headers["Location"])
+    for batch in ("seeded", "uploaded"):
+        items = api("GET", "/deviceBatches/%s/devices" % batch).json()["items"]
+        assert items[0]["policies"] == [{"key": "o_o_b_e", "value": None}]
+        assert emulator.device_policy(CUSTOMER, items[0]["id"]) is None
+
+
+@pytest.mark.parametrize("field,present", [
+    ("devicesAssignedCount", {"devicesAssignedCount"}),
+    ("devicesAssigned", {"devicesAssigned"}),
+    ("both", {"devicesAssignedCount", "devicesAssigned"}),
+])
+def test_policy_count_field_switch(emulator, api, field, present):
+    devices = seed_devices(emulator)
+    policy_id = emulator.seed_policy(CUSTOMER, "Counted")
+    emulator.assign_seeded(CUSTOMER, [d["id"] for d in devices], policy_id)
+    emulator.policy_count_field = field
+    for policy in (api("GET", "/policies/" + policy_id).json(), api("GET", "/policies").json()["items"][0],
+                   api("POST", "/policies", {"name": "fresh", "policySettings": []}).json()):
+        counts = {k: v for k, v in policy.items() if k.startswith("devicesAssigned")}
+        assert set(counts) == present
+    assert set(api("GET", "/policies/" + policy_id).json()[f] for f in present) == {2}
+
+
+def test_write_accounting_separates_uploads_and_assignments(emulator, api):
+    devices = seed_devices(emulator)
+    api("POST", "/policies", {"name": "Not an upload", "policySettings": [], "Devices": [{"ProductKey": "NO"}]})
+    api("POST", "/deviceBatches", {"BatchId": "real", "Devices": [{"ProductKey": "K1"}]})
+    assert emulator.uploaded_devices() == [{"ProductKey": "K1"}]
+    policy_id = emulator.policy_list(CUSTOMER)[0]["id"]
+    update = {"devices": [{"id": devices[0]["id"], "policies": [{"key": "o_o_b_e", "value": policy_id}]}]}
+    emulator.add_fault("status", method="PATCH", path="DevicePolicyUpdates", status=429, retry_after=1)
+    refused = api("PATCH", "/DevicePolicyUpdates", update)
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
+    assert emulator.assigned_devices() == []  # refused before anything was done
+    assert [j["kind"] for j in emulator.jobs.values()] == ["upload"]
+    emulator.add_fault("status_after_apply", method="PATCH", path="devicepolicyupdates", status=500)
+    lost = api("PATCH", "/DevicePolicyUpdates", update)
+    assert lost.status_code == 500
+    assert emulator.assigned_devices() == update["devices"]  # applied although the answer was lost
+    assert emulator.uploaded_devices() == [{"ProductKey": "K1"}]
+    time.sleep(emulator.queue_seconds + emulator.process_seconds + 0.1)
+    assert emulator.device_policy(CUSTOMER, devices[0]["id"]) == policy_id
+    assert len(emulator.requests("PATCH", "DevicePolicyUpdates")) == 2  # the log keeps refused requests too
+
+
+def test_policy_routes_honour_hold_and_drop_after_apply(emulator, api):
+    hold = emulator.add_fault("hold", method="POST", path="/policies$")
+    answers = []
+    body = {"name": "held", "policySettings": []}
+    worker = threading.Thread(target=lambda: answers.append(api("POST", "/policies", body)))
+    worker.start()
+    time.sleep(0.2)
+    assert emulator.policy_list(CUSTOMER) == [] and not answers
+    hold.release()
+    worker.join(5)
+    assert answers[0].status_code == 200 and emulator.policy_list(CUSTOMER)[0]["name"] == "held"
+    emulator.add_fault("drop_after_apply", method="DELETE", path="/policies/")
+    with pytest.raises(requests.exceptions.ConnectionError):
+        api("DELETE", "/policies/" + answers[0].json()["id"])
+    assert emulator.policy_list(CUSTOMER) == []
+
+
+def test_control_state_shows_policies_and_device_assignments(emulator, api):
+    devices = seed_devices(emulator, count=1)
+    policy_id = emulator.seed_policy(CUSTOMER, "Stateful", ["skip_eula"])
+    emulator.assign_seeded(CUSTOMER, devices[0]["id"], policy_id)
+    state = PerRequestVerify(emulator.ca_path).get(emulator.url + "/_emulator/state").json()
+    assert state[CUSTOMER]["b1"]["devices"][0]["policy"] == policy_id
+    assert [(p["id"], p["name"], p["devicesAssignedCount"]) for p in state["policies"][CUSTOMER]] == [
+        (policy_id, "Stateful", 1)]
 
 
 # ----- faults and the log ----------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ description:
   - "Columns: C(Device Serial Number), C(Windows Product ID), C(Hardware Hash), and optionally
     C(Manufacturer name), C(Device model) and C(Group Tag). Header names are matched case-insensitively."
   - Accepts a UTF-8 byte order mark, quoted or unquoted fields, and CRLF line ends. Blank lines are skipped.
-  - C(Group Tag) is an Intune setting that Partner Center does not take; it is read and dropped.
+  - C(Group Tag) is not a device field; this filter reads and drops it. To make one device batch per group tag,
+    use P(partnercenter.autopilot.csv_batches#filter) instead.
   - Rows that cannot become a device are named by line number in one error.
 options:
   _input:
@@ -51,17 +52,22 @@ COLUMNS = {
     "device model": "model",
     "group tag": None,
 }
+GROUP_TAG = "group tag"
 
 
-def autopilot_csv(text):
+def read_rows(text, name="autopilot_csv"):
+    """Parse Autopilot CSV text. Returns (rows, problems): rows are (line number, device, group tag or None)
+    tuples, problems are (line number, message) tuples of rows that cannot become a device. A CSV that cannot
+    be read at all (not text, empty, unknown or no identity columns) raises AnsibleFilterError prefixed with
+    name. Shared by the autopilot_csv and csv_batches filters."""
     if isinstance(text, bytes):
         text = text.decode("utf-8-sig")
     if not isinstance(text, str):
-        raise AnsibleFilterError("autopilot_csv: expected the CSV text, got %s" % type(text).__name__)
+        raise AnsibleFilterError("%s: expected the CSV text, got %s" % (name, type(text).__name__))
     text = text.lstrip(u"\ufeff")
     reader = csv.reader(io.StringIO(text))
     header = None
-    devices, problems = [], []
+    rows, problems = [], []
     for row in reader:
         line = reader.line_num
         if not any(cell.strip() for cell in row):
@@ -70,29 +76,37 @@ def autopilot_csv(text):
             header = [cell.strip().lower() for cell in row]
             unknown = [h for h in header if h not in COLUMNS]
             if unknown:
-                raise AnsibleFilterError("autopilot_csv: line %d: unknown columns %s (expected %s)"
-                                         % (line, ", ".join(repr(u) for u in unknown), ", ".join(COLUMNS)))
+                raise AnsibleFilterError("%s: line %d: unknown columns %s (expected %s)"
+                                         % (name, line, ", ".join(repr(u) for u in unknown), ", ".join(COLUMNS)))
             if not {"device serial number", "hardware hash"} & set(header) and "windows product id" not in header:
-                raise AnsibleFilterError("autopilot_csv: line %d: no identity column (Device Serial Number, "
-                                         "Windows Product ID or Hardware Hash)" % line)
+                raise AnsibleFilterError("%s: line %d: no identity column (Device Serial Number, "
+                                         "Windows Product ID or Hardware Hash)" % (name, line))
             continue
         if len(row) != len(header):
-            problems.append("line %d: %d fields, the header has %d" % (line, len(row), len(header)))
+            problems.append((line, "line %d: %d fields, the header has %d" % (line, len(row), len(header))))
             continue
-        device = {}
-        for name, cell in zip(header, row):
-            field = COLUMNS[name]
+        device, group_tag = {}, None
+        for column, cell in zip(header, row):
+            field = COLUMNS[column]
             if field and cell.strip():
                 device[field] = cell.strip()
+            elif column == GROUP_TAG and cell.strip():
+                group_tag = cell.strip()
         if not any(k in device for k in ("serial_number", "product_key", "hardware_hash")):
-            problems.append("line %d: no serial number, product id or hardware hash" % line)
+            problems.append((line, "line %d: no serial number, product id or hardware hash" % line))
             continue
-        devices.append(device)
+        rows.append((line, device, group_tag))
     if header is None:
-        raise AnsibleFilterError("autopilot_csv: the CSV is empty")
+        raise AnsibleFilterError("%s: the CSV is empty" % name)
+    return rows, problems
+
+
+def autopilot_csv(text):
+    rows, problems = read_rows(text)
     if problems:
-        raise AnsibleFilterError("autopilot_csv: %d bad rows: %s" % (len(problems), "; ".join(problems)))
-    return devices
+        raise AnsibleFilterError("autopilot_csv: %d bad rows: %s"
+                                 % (len(problems), "; ".join(message for _line, message in problems)))
+    return [device for _line, device, _tag in rows]
 
 
 class FilterModule(object):

@@ -14,9 +14,17 @@ description:
   - Takes the host variables of device hosts, for example
     C(groups['autopilot_devices'] | map('extract', hostvars)), and returns one entry per customer and batch,
     ready to loop over with P(partnercenter.autopilot.partnercenter_device_batch#module).
-  - "Host variables read: C(partnercenter_customer_id), C(partnercenter_batch_id), C(autopilot_serial_number),
-    C(autopilot_hardware_hash), C(autopilot_product_key), C(autopilot_manufacturer), C(autopilot_model)."
-  - Hosts missing the customer, the batch, or every identity variable are named in one error.
+  - "Host variables read: C(partnercenter_customer_id), C(partnercenter_batch_id), C(autopilot_group_tag),
+    C(autopilot_serial_number), C(autopilot_hardware_hash), C(autopilot_product_key), C(autopilot_manufacturer),
+    C(autopilot_model), C(autopilot_profile)."
+  - The batch is C(partnercenter_batch_id), or, when that is not set, C(autopilot_group_tag) (the Intune group tag
+    of an Autopilot CSV, used as the batch name). A host that sets both to different values is an error; the
+    same value in both is fine.
+  - C(autopilot_profile), an Autopilot profile of the customer (its name or id), becomes the device's
+    C(profile), which P(partnercenter.autopilot.partnercenter_device_batch#module) assigns to the device.
+    Hosts without it (or with it empty) get no C(profile) key.
+  - Hosts missing the customer, the batch, or every identity variable, and hosts whose two batch variables
+    differ, are named in one error.
 options:
   _input:
     description: List of host variable dictionaries.
@@ -47,7 +55,9 @@ _value:
       description: The batch name.
       type: str
     devices:
-      description: Device dictionaries with C(serial_number), C(product_key), C(hardware_hash), C(manufacturer), C(model).
+      description:
+        - Device dictionaries with C(serial_number), C(product_key), C(hardware_hash), C(manufacturer), C(model)
+          (those set), and C(profile) for hosts with C(autopilot_profile).
       type: list
       elements: dict
 '''
@@ -60,7 +70,9 @@ HOST_VARS = (
     ("autopilot_hardware_hash", "hardware_hash"),
     ("autopilot_manufacturer", "manufacturer"),
     ("autopilot_model", "model"),
+    ("autopilot_profile", "profile"),
 )
+IDENTITY_VARS = tuple(var for var, _field in HOST_VARS[:3])
 
 
 def device_batches(hosts):
@@ -70,13 +82,20 @@ def device_batches(hosts):
     for position, host in enumerate(hosts):
         name = host.get("inventory_hostname") or "host #%d" % position
         customer, batch = host.get("partnercenter_customer_id"), host.get("partnercenter_batch_id")
+        tag, clash = host.get("autopilot_group_tag"), None
+        if batch in (None, ""):
+            batch = tag
+        elif tag not in (None, "") and str(tag) != str(batch):
+            clash = ("partnercenter_batch_id %r and autopilot_group_tag %r differ (set one, or both to the same "
+                     "batch)" % (str(batch), str(tag)))
         device = dict((field, host.get(var)) for var, field in HOST_VARS if host.get(var) not in (None, ""))
         missing = [var for var, value in (("partnercenter_customer_id", customer),
-                                          ("partnercenter_batch_id", batch)) if not value]
-        if not device:
-            missing.append("one of " + ", ".join(var for var, _f in HOST_VARS[:3]))
-        if missing:
-            problems.append("%s: missing %s" % (name, ", ".join(missing)))
+                                          ("partnercenter_batch_id (or autopilot_group_tag)", batch)) if not value]
+        if not any(field in device for field in ("serial_number", "product_key", "hardware_hash")):
+            missing.append("one of " + ", ".join(IDENTITY_VARS))
+        if missing or clash:
+            problems.append("%s: %s" % (name, ", ".join(
+                ([clash] if clash else []) + (["missing " + ", ".join(missing)] if missing else []))))
             continue
         key = (str(customer).strip().lower(), str(batch))
         if key not in batches:

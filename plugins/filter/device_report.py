@@ -22,6 +22,11 @@ description:
   - A failed batch gives a row of its own with the error.
   - Devices the module found registered after an upload whose answer was lost have no job of their own; they
     are reported registered.
+  - Devices with a declared Autopilot profile get its name and assignment status, from the batch result's
+    C(profile_assignments) (joined by serial number, else product key) or else from the C(profile) and
+    C(profile_status) of the device's entry in C(devices). A device whose profile assignment failed keeps its
+    registration outcome; its C(line) names the profile failure. Results without these keys (no profile, or
+    from an older version of the module) give empty profile columns.
   - Building the rows in Python keeps a report of ten thousand devices to a fraction of a second.
 options:
   _input:
@@ -85,13 +90,34 @@ _value:
     explanation:
       description: What happened and what to do.
       type: str
+    profile:
+      description: The name of the device's declared Autopilot profile (its id when the name is unknown), or an
+        empty string.
+      type: str
+    profile_status:
+      description:
+        - The profile assignment - C(assigned) (by this run), C(already_assigned), C(would_assign) (check mode),
+          C(failed), C(pending), C(not_registered) (the device itself did not register), or an empty string
+          when no profile is declared.
+      type: str
+    profile_error:
+      description: Why the profile assignment failed (Partner Center's error name and what to do), or an empty
+        string.
+      type: str
     line:
-      description: The row as one line of text.
+      description: The row as one line of text; a failed profile assignment is appended.
       type: str
 '''
 
 
-def _row(res, dev, outcome, status, explanation, error_code=None, error_description=None):
+def _profile_error(assignment):
+    description, explanation = assignment.get("error_description"), assignment.get("explanation")
+    if description and explanation:
+        return "%s (%s)" % (description, explanation)
+    return description or explanation or assignment.get("error_code") or ""
+
+
+def _row(res, dev, outcome, status, explanation, error_code=None, error_description=None, assignment=None):
     item = res.get("item") or res  # a loop result holds its batch in item
     customer, batch = item.get("customer_id", ""), item.get("batch_id", "")
     serial, key = (dev.get("serial_number") or "", dev.get("product_key") or "") if dev else ("", "")
@@ -102,15 +128,43 @@ def _row(res, dev, outcome, status, explanation, error_code=None, error_descript
         detail = " - %s" % explanation
     else:
         detail = ""
+    assignment = assignment or {}
+    profile = assignment.get("profile") or assignment.get("profile_id") or ""
+    profile_status = assignment.get("status") or ""
+    profile_error = _profile_error(assignment) if profile_status == "failed" else ""
+    if profile_status == "failed":
+        detail += "; profile %s: failed%s" % (profile, " - " + profile_error if profile_error else "")
     return {"customer_id": customer, "batch_id": batch, "serial_number": serial, "product_key": key,
             "outcome": outcome, "status": status, "error_code": error_code or "",
             "error_description": error_description or "", "explanation": explanation or "",
+            "profile": str(profile), "profile_status": str(profile_status), "profile_error": profile_error,
             "line": "%s / %s%s: %s%s" % (customer, batch, " " + name if name else "",
                                          outcome.replace("_", " "), detail)}
 
 
 def _identity(dev):
     return dev.get("serial_number") or dev.get("product_key")
+
+
+def _assignments(res):
+    """The batch's profile assignments by device identity (devices without a serial number or product key
+    cannot be joined)."""
+    by_identity = {}
+    for assignment in res.get("profile_assignments") or []:
+        identity = _identity(assignment)
+        if identity and identity not in by_identity:
+            by_identity[identity] = assignment
+    return by_identity
+
+
+def _assignment(assignments, dev):
+    """The device's profile assignment: from profile_assignments, else from the device entry's own keys."""
+    found = assignments.get(_identity(dev))
+    if found is not None:
+        return found
+    if dev.get("profile") or dev.get("profile_status"):
+        return {"profile": dev.get("profile"), "status": dev.get("profile_status")}
+    return None
 
 
 def device_report(results, jobs=None, check_mode=False):
@@ -120,6 +174,7 @@ def device_report(results, jobs=None, check_mode=False):
     rows = []
     for res in results or []:
         item = res.get("item") or res
+        assignments = _assignments(res)
         if res.get("failed"):
             rows.append(_row(res, None, "failed", "error", res.get("msg") or "failed"))
         # Outcomes the upload waited for itself, then those of the jobs waited for in another task.
@@ -129,22 +184,25 @@ def device_report(results, jobs=None, check_mode=False):
         reported = set(_identity(dev) for dev in outcomes)
         for dev in res.get("already_present") or []:
             if _identity(dev) not in reported:
-                rows.append(_row(res, dev, "already_present", "finished", "already registered"))
+                rows.append(_row(res, dev, "already_present", "finished", "already registered",
+                                 assignment=_assignment(assignments, dev)))
         shown = set()
         for dev in outcomes:  # the first outcome of a device wins
             if _identity(dev) in shown:
                 continue
             shown.add(_identity(dev))
             rows.append(_row(res, dev, dev.get("outcome"), dev.get("status"), dev.get("explanation"),
-                             dev.get("error_code"), dev.get("error_description")))
+                             dev.get("error_code"), dev.get("error_description"), _assignment(assignments, dev)))
         for dev in res.get("added") or []:
             if _identity(dev) in reported:
                 continue
             if check_mode:
-                rows.append(_row(res, dev, "would_add", "not sent", "would be added"))
+                rows.append(_row(res, dev, "would_add", "not sent", "would be added",
+                                 assignment=_assignment(assignments, dev)))
             else:
                 rows.append(_row(res, dev, "registered", "finished",
-                                 "found registered after an upload whose answer was lost"))
+                                 "found registered after an upload whose answer was lost",
+                                 assignment=_assignment(assignments, dev)))
     return rows
 
 

@@ -32,7 +32,8 @@ EXAMPLES = r'''
 RETURN = r'''
 _value:
   description: CSV text with the columns customer_id, batch_id, serial_number, product_key, outcome, status,
-    error_code, error_description, explanation.
+    error_code, error_description, explanation, profile, profile_status (the last two empty for devices
+    without a declared Autopilot profile, and for rows from older results).
   type: str
 '''
 
@@ -40,7 +41,7 @@ import csv
 import io
 
 COLUMNS = ("customer_id", "batch_id", "serial_number", "product_key", "outcome", "status", "error_code",
-           "error_description", "explanation")
+           "error_description", "explanation", "profile", "profile_status")
 
 
 def device_report_csv(rows):

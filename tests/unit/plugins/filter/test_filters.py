@@ -6,6 +6,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.partnercenter.autopilot.plugins.filter.autopilot_csv import autopilot_csv
+from ansible_collections.partnercenter.autopilot.plugins.filter.csv_batches import csv_batches
 from ansible_collections.partnercenter.autopilot.plugins.filter.device_batches import device_batches
 from ansible_collections.partnercenter.autopilot.plugins.filter.device_report import device_report
 from ansible_collections.partnercenter.autopilot.plugins.filter.device_report_csv import device_report_csv
@@ -55,6 +56,57 @@ def test_empty_inventory():
     assert device_batches([]) == []
 
 
+def test_autopilot_profile_becomes_the_device_profile_and_is_omitted_when_unset():
+    hosts = [host("a", serial_number="S1", profile="Kiosk"),
+             host("b", serial_number="S2", profile=""),
+             host("c", serial_number="S3", profile=None),
+             host("d", serial_number="S4")]
+    out = device_batches(hosts)
+    assert [d.get("profile", "<none>") for d in out[0]["devices"]] == ["Kiosk", "<none>", "<none>", "<none>"]
+    assert out[0]["devices"][0] == {"serial_number": "S1", "profile": "Kiosk"}
+
+
+def test_a_profile_alone_is_not_an_identity():
+    with pytest.raises(AnsibleFilterError) as info:
+        device_batches([host("p", profile="Kiosk")])
+    assert "p: missing one of autopilot_serial_number" in str(info.value)
+
+
+def test_group_tag_is_the_batch_when_no_batch_id_is_set():
+    hosts = [host("a", batch=None, serial_number="S1", group_tag="Sales"),
+             host("b", batch="", serial_number="S2", group_tag="Kiosks"),
+             host("c", batch="Sales", serial_number="S3", group_tag="Sales"),  # the same value in both: fine
+             host("d", batch="b1", serial_number="S4"),
+             host("e", batch="b1", serial_number="S5", group_tag="")]
+    out = device_batches(hosts)
+    assert [(b["batch_id"], [d["serial_number"] for d in b["devices"]]) for b in out] == [
+        ("Sales", ["S1", "S3"]), ("Kiosks", ["S2"]), ("b1", ["S4", "S5"])]
+    assert all("group_tag" not in d for b in out for d in b["devices"])  # not a device field
+
+
+def test_batch_id_and_group_tag_that_differ_are_an_error_with_the_other_problems():
+    hosts = [host("ok", serial_number="S0", group_tag="b1"),
+             host("clash", batch="b1", serial_number="S1", group_tag="Sales"),
+             host("nobatch", batch=None, serial_number="S2"),
+             host("clash2", customer=C2, batch="x", product_key="P", group_tag="y")]
+    with pytest.raises(AnsibleFilterError) as info:
+        device_batches(hosts)
+    message = str(info.value)
+    assert "3 hosts" in message
+    assert "clash: partnercenter_batch_id 'b1' and autopilot_group_tag 'Sales' differ" in message
+    assert "clash2: partnercenter_batch_id 'x' and autopilot_group_tag 'y' differ" in message
+    assert "nobatch: missing partnercenter_batch_id (or autopilot_group_tag)" in message
+    assert "ok:" not in message
+
+
+def test_a_host_with_differing_batch_variables_and_a_missing_customer_gets_both_problems():
+    with pytest.raises(AnsibleFilterError) as info:
+        device_batches([host("h", customer="", batch="b1", serial_number="S1", group_tag="Sales")])
+    assert str(info.value).endswith("1 hosts cannot be placed in a batch: h: partnercenter_batch_id 'b1' and "
+                                    "autopilot_group_tag 'Sales' differ (set one, or both to the same batch), "
+                                    "missing partnercenter_customer_id")
+
+
 HEADER = "Device Serial Number,Windows Product ID,Hardware Hash"
 
 
@@ -85,6 +137,91 @@ def test_autopilot_csv_errors_name_the_line(text, needle):
     with pytest.raises(AnsibleFilterError) as info:
         autopilot_csv(text)
     assert needle in str(info.value)
+
+
+TAGGED = HEADER + ",Group Tag\n"
+
+
+def batches_summary(entries):
+    return [(e["batch_id"], [d.get("serial_number") for d in e["devices"]]) for e in entries]
+
+
+def test_csv_batches_one_entry_per_group_tag_in_first_seen_order():
+    text = TAGGED + "S1,,QUJD,Sales\nS2,,QUJD,\nS3,,QUJD,Kiosks\nS4,,QUJD,Sales\nS5,,QUJD,  \nS6,,QUJD,dflt\n"
+    out = csv_batches(text, " " + C1 + " ", "dflt")
+    assert batches_summary(out) == [("Sales", ["S1", "S4"]), ("dflt", ["S2", "S5", "S6"]), ("Kiosks", ["S3"])]
+    assert all(e["customer_id"] == C1 and "profile" not in e for e in out)
+    assert out[0]["devices"][0] == {"serial_number": "S1", "hardware_hash": "QUJD"}  # the tag is not a device field
+
+
+def test_csv_batches_puts_the_profile_on_every_entry():
+    out = csv_batches(TAGGED + "S1,,QUJD,Sales\nS2,,QUJD,\n", C1, "b1", profile="Kiosk")
+    assert [(e["batch_id"], e["profile"]) for e in out] == [("Sales", "Kiosk"), ("b1", "Kiosk")]
+    assert all("profile" not in e for e in csv_batches(TAGGED + "S1,,QUJD,\n", C1, "b1", profile=""))
+
+
+def test_csv_batches_without_a_group_tag_column_gives_one_batch():
+    out = csv_batches(HEADER + "\nS1,,QUJD\nS2,PK2,\n", C1, "b1")
+    assert out == [{"customer_id": C1, "batch_id": "b1",
+                    "devices": [{"serial_number": "S1", "hardware_hash": "QUJD"},
+                                {"serial_number": "S2", "product_key": "PK2"}]}]
+
+
+def test_csv_batches_entries_without_devices_are_not_returned():
+    assert csv_batches(HEADER + "\n", C1, "b1") == []
+    assert csv_batches(TAGGED + "\n\n", C1, "b1") == []
+    assert batches_summary(csv_batches(TAGGED + "S1,,QUJD,Sales\n", C1, "b1")) == [("Sales", ["S1"])]
+
+
+@pytest.mark.parametrize("text", [
+    "\ufeff" + TAGGED.replace("\n", "\r\n") + "S1,,QUJD,Sales\r\n\r\nS2,,QUJD,\r\n",
+    b"\xef\xbb\xbf" + (TAGGED + "S1,,QUJD,Sales\nS2,,QUJD,\n").replace("\n", "\r\n").encode(),
+    '"Device Serial Number","Windows Product ID","Hardware Hash","Group Tag"\r\n"S1","","QUJD","Sales"\r\n'
+    '"S2","","QUJD",""\r\n',
+])
+def test_csv_batches_reads_bom_crlf_and_quoted_csv(text):
+    assert batches_summary(csv_batches(text, C1, "b1")) == [("Sales", ["S1"]), ("b1", ["S2"])]
+
+
+def test_csv_batches_names_the_line_of_every_bad_group_tag_and_bad_row_at_once():
+    text = (TAGGED + "S1,,QUJD,Sales\nS2,,QUJD,Sales/EMEA\nS3,,QUJD\nS4,,QUJD," + "x" * 65 + "\n"
+            + "S5,,QUJD," + "y" * 64 + "\n,,,Sales\n")
+    with pytest.raises(AnsibleFilterError) as info:
+        csv_batches(text, C1, "b1")
+    message = str(info.value)
+    assert message.startswith("csv_batches: 4 bad rows: line 3: Group Tag 'Sales/EMEA' is not a batch name")
+    assert "line 4: 3 fields, the header has 4" in message
+    assert "line 5: Group Tag '%s' is not a batch name" % ("x" * 65) in message
+    assert "line 7: no serial number, product id or hardware hash" in message
+    assert "line 6" not in message and "line 2" not in message  # 64 characters is a batch name
+    assert message.index("line 3") < message.index("line 4") < message.index("line 5") < message.index("line 7")
+
+
+@pytest.mark.parametrize("text,batch,needle", [
+    (TAGGED + "S1,,QUJD,Sales\nS2,,QUJD,\n", None, "csv_batches: 1 bad rows: line 3: no Group Tag and no batch_id"),
+    (HEADER + "\nS1,,QUJD\n", "", "line 2: no Group Tag and no batch_id given"),
+    ("", "b1", "csv_batches: the CSV is empty"),
+    ("Serial,Group Tag\nS1,x\n", "b1", "csv_batches: line 1: unknown columns 'serial'"),
+    (42, "b1", "csv_batches: expected the CSV text, got int"),
+])
+def test_csv_batches_errors(text, batch, needle):
+    with pytest.raises(AnsibleFilterError) as info:
+        csv_batches(text, C1, batch)
+    assert needle in str(info.value)
+
+
+def test_csv_batches_every_row_tagged_needs_no_batch_id():
+    assert batches_summary(csv_batches(TAGGED + "S1,,QUJD,Sales\n", C1, None)) == [("Sales", ["S1"])]
+
+
+@pytest.mark.parametrize("customer", [None, "", "  "])
+def test_csv_batches_needs_a_customer(customer):
+    with pytest.raises(AnsibleFilterError, match="customer_id is required"):
+        csv_batches(HEADER + "\nS1,,QUJD\n", customer, "b1")
+
+
+def test_autopilot_csv_still_drops_the_group_tag():
+    assert autopilot_csv(TAGGED + "S1,,QUJD,Sales\n") == [{"serial_number": "S1", "hardware_hash": "QUJD"}]
 
 
 def upload(customer, batch, added=(), already=(), failed=None):
@@ -146,11 +283,12 @@ def test_device_report_csv_quotes_every_field_and_round_trips():
              "explanation": "line one\nline two", "line": "not a column"}]
     text = device_report_csv(rows)
     assert text.splitlines()[0] == ('"customer_id","batch_id","serial_number","product_key","outcome","status",'
-                                    '"error_code","error_description","explanation"')
+                                    '"error_code","error_description","explanation","profile","profile_status"')
     parsed = list(csv.DictReader(io.StringIO(text)))
+    # A row without the profile keys (built by an older device_report) gives empty profile columns.
     assert parsed == [{"customer_id": C1, "batch_id": "b, 1", "serial_number": 'S"1', "product_key": "",
                        "outcome": "failed", "status": "error", "error_code": "", "error_description": "",
-                       "explanation": "line one\nline two"}]
+                       "explanation": "line one\nline two", "profile": "", "profile_status": ""}]
 
 
 def test_device_report_html_escapes_counts_and_puts_failures_first():
@@ -171,3 +309,122 @@ def test_device_report_html_escapes_counts_and_puts_failures_first():
     body = page.split("<tbody>")[1]
     assert body.index("S&amp;2") < body.index("S1") < body.index("S3")
     assert page.count("<tr class=") == 3
+
+
+def assignment(serial, status, profile="Kiosk", description=None, product_key=None):
+    return {"serial_number": serial, "product_key": product_key, "device_id": "dev-" + str(serial),
+            "profile": profile, "profile_id": "7c1d2a3b-0000-4000-8000-000000000001", "status": status,
+            "error_code": "400" if description else None, "error_description": description,
+            "explanation": "check the profile" if description else None}
+
+
+def test_device_report_joins_profile_assignments_by_serial_then_product_key():
+    res = {"customer_id": C1, "batch_id": "b1",
+           "added": [{"serial_number": "S1", "product_key": None}, {"serial_number": None, "product_key": "PK2"}],
+           "already_present": [{"serial_number": "S0", "product_key": None},
+                               {"serial_number": "S9", "product_key": None}],
+           "devices": [outcome("S1", "registered"), dict(outcome(None, "registered"), product_key="PK2"),
+                       outcome("S3", "failed", "ZtdDeviceAssignedToOtherTenant"), outcome("S4", "registered")],
+           "profile_assignments": [assignment("S0", "already_assigned"), assignment("S1", "assigned"),
+                                   assignment(None, "failed", "Frontline", "ProfileNotFound", product_key="PK2"),
+                                   assignment("S3", "not_registered"), assignment("S4", "pending")]}
+    rows = dict((r["serial_number"] or r["product_key"], r) for r in device_report([res]))
+    assert {k: (r["outcome"], r["profile"], r["profile_status"]) for k, r in rows.items()} == {
+        "S0": ("already_present", "Kiosk", "already_assigned"), "S9": ("already_present", "", ""),
+        "S1": ("registered", "Kiosk", "assigned"), "PK2": ("registered", "Frontline", "failed"),
+        "S3": ("failed", "Kiosk", "not_registered"), "S4": ("registered", "Kiosk", "pending")}
+    # The failed assignment leaves the registration outcome alone; the line says what went wrong.
+    assert rows["PK2"]["line"] == ("%s / b1 PK2: registered; profile Frontline: failed - ProfileNotFound "
+                                   "(check the profile)" % C1)
+    assert rows["PK2"]["profile_error"] == "ProfileNotFound (check the profile)"
+    assert rows["PK2"]["error_description"] == "" and rows["PK2"]["explanation"] == ""
+    assert rows["S1"]["line"] == "%s / b1 S1: registered" % C1 and rows["S1"]["profile_error"] == ""
+    assert rows["S3"]["line"].endswith("S3: failed - ZtdDeviceAssignedToOtherTenant (ask the other partner)")
+
+
+def test_device_report_reads_the_profile_keys_of_the_device_entries():
+    res = {"customer_id": C1, "batch_id": "b1", "added": [], "already_present": [],
+           "devices": [dict(outcome("S1", "registered"), profile="Kiosk", profile_status="assigned"),
+                       dict(outcome("S2", "registered"), profile=None, profile_status=None),
+                       dict(outcome("S3", "registered"), profile="Kiosk", profile_status="failed")]}
+    rows = device_report([res])
+    assert [(r["serial_number"], r["profile"], r["profile_status"]) for r in rows] == [
+        ("S1", "Kiosk", "assigned"), ("S2", "", ""), ("S3", "Kiosk", "failed")]
+    assert rows[2]["line"].endswith("S3: registered; profile Kiosk: failed")
+
+
+def test_device_report_profile_assignments_win_over_the_device_entry_keys():
+    res = {"customer_id": C1, "batch_id": "b1", "added": [], "already_present": [],
+           "devices": [dict(outcome("S1", "registered"), profile="Kiosk", profile_status="pending")],
+           "profile_assignments": [assignment("S1", "failed", description="ProfileAssignmentFailed")]}
+    row = device_report([res])[0]
+    assert (row["profile_status"], row["profile_error"]) == ("failed", "ProfileAssignmentFailed (check the profile)")
+
+
+def test_device_report_without_profile_keys_gives_empty_profile_columns():
+    results = [upload(C1, "b1", added=["S1"], already=["S0"]), upload(C2, "b2", failed="403: no relationship")]
+    jobs = [{"customer_id": C1, "batch_id": "b1", "devices": [outcome("S1", "registered")]}]
+    rows = device_report(results, jobs)
+    assert len(rows) == 3
+    assert all((r["profile"], r["profile_status"], r["profile_error"]) == ("", "", "") for r in rows)
+    assert rows[1]["line"] == "%s / b1 S1: registered" % C1
+
+
+def test_device_report_of_a_looped_result_and_a_failed_batch_with_profiles():
+    looped = upload(C1, "b1", added=["S1"])
+    looped["devices"] = [outcome("S1", "registered")]
+    looped["profile_assignments"] = [assignment("S1", "assigned")]
+    failed = upload(C2, "b2", failed="403: no relationship")
+    failed["profile_assignments"] = [assignment("S7", "not_registered")]
+    rows = device_report([looped, failed])
+    assert [(r["batch_id"], r["serial_number"], r["profile_status"]) for r in rows] == [
+        ("b1", "S1", "assigned"), ("b2", "", "")]  # the batch's own row has no device, so no profile
+
+
+def test_device_report_in_check_mode_shows_would_assign():
+    res = upload(C1, "b1", added=["S1"], already=["S0"])
+    res["profile_assignments"] = [assignment("S0", "would_assign"), assignment("S1", "would_assign")]
+    rows = device_report([res], [], True)
+    assert [(r["serial_number"], r["outcome"], r["profile"], r["profile_status"]) for r in rows] == [
+        ("S0", "already_present", "Kiosk", "would_assign"), ("S1", "would_add", "Kiosk", "would_assign")]
+
+
+def test_device_report_profile_name_falls_back_to_the_id():
+    res = upload(C1, "b1", already=["S0"])
+    res["profile_assignments"] = [dict(assignment("S0", "failed", profile=None, description="ProfileNotFound"))]
+    row = device_report([res])[0]
+    assert row["profile"] == "7c1d2a3b-0000-4000-8000-000000000001"
+    assert "; profile 7c1d2a3b-0000-4000-8000-000000000001: failed - ProfileNotFound" in row["line"]
+
+
+def test_device_report_csv_has_the_profile_columns():
+    res = upload(C1, "b1", already=["S0"])
+    res["profile_assignments"] = [assignment("S0", "already_assigned")]
+    parsed = list(csv.DictReader(io.StringIO(device_report_csv(device_report([res])))))
+    assert [(r["serial_number"], r["profile"], r["profile_status"]) for r in parsed] == [
+        ("S0", "Kiosk", "already_assigned")]
+
+
+def test_device_report_html_shows_and_escapes_profiles():
+    res = {"customer_id": C1, "batch_id": "b1", "added": [], "already_present": [],
+           "devices": [outcome("S1", "registered"), outcome("S2", "registered"), outcome("S3", "pending"),
+                       outcome("S4", "failed", "ZtdDeviceAssignedToOtherTenant")],
+           "profile_assignments": [assignment("S1", "assigned", "<b>Kiosk</b>"),
+                                   assignment("S2", "failed", "<b>Kiosk</b>", "<i>Nope</i>")]}
+    page = device_report_html(device_report([res]))
+    assert "<b>" not in page and "<i>" not in page
+    assert "<th>profile</th><th>profile status</th></tr>" in page
+    assert "<td>&lt;b&gt;Kiosk&lt;/b&gt;</td><td>assigned</td></tr>" in page
+    assert ('<td>&lt;b&gt;Kiosk&lt;/b&gt;</td><td class="profile-failed">failed - &lt;i&gt;Nope&lt;/i&gt; '
+            '(check the profile)</td></tr>') in page
+    assert "<td></td><td></td></tr>" in page  # S3 and S4: no profile
+    assert ">profiles assigned: 1</span>" in page and ">profiles failed: 1</span>" in page
+    body = page.split("<tbody>")[1]
+    # Failed devices first, then failed profile assignments, then pending, then registered.
+    assert body.index(">S4<") < body.index(">S2<") < body.index(">S3<") < body.index(">S1<")
+
+
+def test_device_report_html_without_profiles_has_no_profile_counts():
+    page = device_report_html(device_report([upload(C1, "b1", already=["S0"])]))
+    assert "profiles assigned" not in page and "<td>S0</td><td></td><td>already_present</td>" in page
+    assert "<td></td><td></td></tr>" in page

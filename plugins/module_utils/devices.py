@@ -84,10 +84,12 @@ def _norm(value):
 class Device(object):
     """One device as the user declared it, or as the service listed it."""
 
-    __slots__ = FIELDS + ("device_id", "batch_id", "index")
+    # profile: the Autopilot profile declared for the device (a name or id); policy_id: the profile a listed
+    # device carries.
+    __slots__ = FIELDS + ("device_id", "batch_id", "index", "profile", "policy_id")
 
     def __init__(self, serial_number=None, product_key=None, hardware_hash=None, manufacturer=None, model=None,
-                 device_id=None, batch_id=None, index=None):
+                 device_id=None, batch_id=None, index=None, profile=None, policy_id=None):
         self.serial_number = serial_number or None
         self.product_key = product_key or None
         self.hardware_hash = hardware_hash or None
@@ -96,6 +98,8 @@ class Device(object):
         self.device_id = device_id
         self.batch_id = batch_id
         self.index = index
+        self.profile = profile
+        self.policy_id = policy_id
 
     @classmethod
     def from_api(cls, item, batch_id=None):
@@ -107,7 +111,8 @@ class Device(object):
             return value.strip() if isinstance(value, str) and value.strip() else None
         return cls(serial_number=get("serialNumber"), product_key=get("productKey"),
                    hardware_hash=get("hardwareHash"), manufacturer=get("oemManufacturerName"),
-                   model=get("modelName"), device_id=get("id"), batch_id=batch_id)
+                   model=get("modelName"), device_id=get("id"), batch_id=batch_id,
+                   policy_id=oobe_policy_id(lowered.get("policies")))
 
     def present_fields(self):
         return frozenset(f for f in FIELDS if getattr(self, f))
@@ -157,6 +162,15 @@ class Device(object):
 
     def __repr__(self):
         return "Device(%s)" % self.label()
+
+
+def oobe_policy_id(policies):
+    """The Autopilot profile (o_o_b_e policy) id in a listed device's `policies` key/value pairs, or None."""
+    for pair in policies if isinstance(policies, list) else []:
+        pair = lower_keys(pair)
+        if pair.get("key") == "o_o_b_e":
+            return pair.get("value") or None
+    return None
 
 
 def _where(index, raw):
@@ -236,9 +250,14 @@ def validate_devices(items, for_removal=False):
         values = {}
         problems_before = len(errors)
         for key, value in raw.items():
+            if key == "profile":
+                if value is not None and (not isinstance(value, str) or not value.strip()):
+                    errors.append("%s: profile must be a profile's name or id, got %r" % (where, value))
+                values["profile"] = value.strip() if isinstance(value, str) and value.strip() else None
+                continue
             name = ALIASES.get(key, key)
             if name not in FIELDS:
-                errors.append("%s: unknown field %r (expected %s)" % (where, key, ", ".join(FIELDS)))
+                errors.append("%s: unknown field %r (expected %s or profile)" % (where, key, ", ".join(FIELDS)))
                 continue
             if name in values and values[name] is not None and value is not None:
                 errors.append("%s: %s is given twice (once through an alias)" % (where, name))
@@ -429,7 +448,7 @@ def chunks(items, size):
 
 
 # ----- batch requests: what one batch of a task asks for --------------------------------------------------------
-BATCH_KEYS = ("customer_id", "batch_id", "devices")
+BATCH_KEYS = ("customer_id", "batch_id", "devices", "profile")
 
 
 def check_request(p):
@@ -453,6 +472,14 @@ def check_request(p):
         problems.append("%s: a device given only by hardware_hash cannot be found among registered devices "
                         "(Partner Center does not list hashes); add its serial_number or product_key to use %s"
                         % (", ".join(hash_only), "purge" if p["purge"] else "state=absent"))
+    profiled = p.get("profile") or any(d.profile for d in desired)
+    if profiled and p["state"] == "absent":
+        problems.append("profile is for registering devices; it cannot be combined with state=absent")
+    elif profiled and not p["wait"]:
+        problems.append("profile needs wait: true - a profile is assigned to devices once their upload job has "
+                        "registered them")
+    if p.get("profile") is not None and (not isinstance(p["profile"], str) or not p["profile"].strip()):
+        problems.append("profile must be a profile's name or id, got %r" % (p["profile"],))
     if problems:
         raise DeviceValidationError(problems)
     return desired
@@ -463,7 +490,7 @@ def batch_requests(p):
     if p.get("batches") is None:
         return [(p, check_request(p))]
     if not isinstance(p["batches"], list) or not p["batches"]:
-        raise DeviceValidationError(["batches must be a non-empty list of {customer_id, batch_id, devices}"])
+        raise DeviceValidationError(["batches must be a non-empty list of {customer_id, batch_id, devices[, profile]}"])
     requests, errors = [], []
     for index, entry in enumerate(p["batches"]):
         if not isinstance(entry, dict):
@@ -474,7 +501,9 @@ def batch_requests(p):
         if unknown:
             errors.append("%s: unknown field %s (expected %s)" % (where, ", ".join(unknown), ", ".join(BATCH_KEYS)))
             continue
-        params = dict(p, batches=None, **dict((k, entry.get(k)) for k in BATCH_KEYS))
+        # An entry's own profile wins over the task's.
+        params = dict(p, batches=None, **dict((k, entry.get(k, p.get(k) if k == "profile" else None))
+                                              for k in BATCH_KEYS))
         try:
             requests.append((params, check_request(params)))
         except DeviceValidationError as err:

@@ -19,6 +19,9 @@ from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices im
     plan_removal)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.journal import (
     JournalError, device_count, devices_of)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.profiles import (
+    MAX_DEVICES_PER_ASSIGNMENT, ProfileError, create_body, declared, differences, find_profile, public, resolve,
+    same_id, update_body)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import JobTimeoutError, poll_delay
 
 MAX_RESOLUTIONS = 3
@@ -32,6 +35,46 @@ class BatchFailed(Exception):
 def error_fields(err):
     """What a failed result holds about a Partner Center error, beside its message."""
     return dict(status=err.status, code=err.code, request_id=err.request_id, correlation_id=err.correlation_id)
+
+
+class Assignment(object):
+    """One desired device with a declared profile: where it is registered, and what became of its profile."""
+
+    def __init__(self, desired, profile, found=None):
+        self.desired, self.profile = desired, profile
+        self.device_id = found.device_id if found is not None else None
+        self.batch_id = found.batch_id if found is not None else None
+        self.status = self.error_code = self.error_description = None
+
+    @staticmethod
+    def key_of(serial_number, product_key):
+        return (serial_number or "").strip().upper() or "pk:" + (product_key or "").strip().upper()
+
+    def key(self):
+        return self.key_of(self.desired.serial_number, self.desired.product_key)
+
+    def locate(self, registered):
+        """Take the service id from the registered device that this one is; False when none is."""
+        found = next((r for r in registered if self.desired.matches(r)), None)
+        if found is not None:
+            self.device_id, self.batch_id = found.device_id, found.batch_id
+        return found is not None
+
+    def view(self):
+        return dict(self.desired.identity(), device_id=self.device_id, profile=self.profile["name"],
+                    profile_id=self.profile["id"], status=self.status, error_code=self.error_code,
+                    error_description=self.error_description,
+                    explanation=ASSIGNMENT_EXPLANATIONS.get(self.status))
+
+
+ASSIGNMENT_EXPLANATIONS = {
+    "assigned": "profile assigned by this run",
+    "already_assigned": "the device already carries this profile",
+    "would_assign": "would be assigned (check mode)",
+    "failed": "the service did not assign the profile: run again, or assign it in Partner Center",
+    "pending": "the assignment job had not finished within wait_timeout",
+    "not_registered": "the device is not registered, so it cannot get a profile",
+}
 
 
 class RunOptions(object):
@@ -48,7 +91,7 @@ class BatchRun(object):
     for: the service then processes the jobs side by side.
     """
 
-    def __init__(self, service, journal, params, options, warnings, clock):
+    def __init__(self, service, journal, params, options, warnings, clock, profile_cache=None):
         self.service, self.journal, self.p, self.options = service, journal, params, options
         self.warnings, self.clock = warnings, clock
         self.customer, self.batch_id = self.p["customer_id"].strip(), self.p["batch_id"]
@@ -57,11 +100,17 @@ class BatchRun(object):
         self.result = dict(changed=False, customer_id=self.customer, batch_id=self.batch_id, created=False,
                            tracking_id=None, location=None,
                            jobs=[], job_status=None, added=[], already_present=[], removed=[], devices=[],
-                           plan=dict(would_add=[], would_remove=[], already_present=[], unverifiable=[]))
+                           profile_assigned=[], profile_assignments=[],
+                           plan=dict(would_add=[], would_remove=[], already_present=[], unverifiable=[],
+                                     would_assign=[]))
         self.progress = []
         self.recovered = []     # sent in a request whose answer was lost, found registered on re-reading
         self.late_present = []  # registered by someone else while this run was uploading
         self.entries = {}       # tracking id -> journal entry id of the uploads of this run
+        self.profile_cache = {} if profile_cache is None else profile_cache  # customer -> profiles, per task
+        self.declared = {}      # id(desired device) -> the profile (view) declared for it
+        self.assignments = []   # one Assignment per desired device with a declared profile
+        self.device_failures = None  # the message of devices that could not be registered
 
     # ----- the guards: nothing is planned against a batch whose upload is still being processed ----------
     def settled_batches(self):
@@ -216,11 +265,11 @@ class BatchRun(object):
         if len(attempts) > 1:
             self.journal.touch(entry_id)
 
-    def record_job(self, job):
-        self.result["jobs"].append(dict(customer_id=self.customer, batch_id=self.batch_id,
-                                        tracking_id=job["tracking_id"], location=job["location"], status=None,
+    def record_job(self, job, kind="upload", status=None):
+        self.result["jobs"].append(dict(customer_id=self.customer, batch_id=self.batch_id, kind=kind,
+                                        tracking_id=job["tracking_id"], location=job["location"], status=status,
                                         devices=len(job["devices"])))
-        if not self.result["tracking_id"]:
+        if kind == "upload" and not self.result["tracking_id"]:
             self.result["tracking_id"], self.result["location"] = job["tracking_id"], job["location"]
 
     def wait_for_own_job(self, job):
@@ -277,9 +326,153 @@ class BatchRun(object):
         if self.options.verbose and self.progress:
             self.result["progress"] = self.progress
 
+    # ----- Autopilot profiles: resolved while reading, assigned once the devices are registered -----------
+    def resolve_profiles(self, desired):
+        """Every declared profile name or id to a profile of the customer, before any write."""
+        wanted = [(d, d.profile or self.p.get("profile")) for d in desired]
+        wanted = [(d, ref) for d, ref in wanted if ref]
+        if not wanted:
+            return
+        if self.customer.lower() not in self.profile_cache:
+            self.profile_cache[self.customer.lower()] = self.service.list_profiles(self.customer)
+        profiles = self.profile_cache[self.customer.lower()]
+        problems = []
+        for device, ref in wanted:
+            try:
+                self.declared[id(device)] = resolve(profiles, self.customer, ref)
+            except ProfileError as err:
+                problems.extend(e for e in err.errors if e not in problems)
+        if problems:
+            self.fail("nothing was sent: " + "; ".join(problems))
+
+    def plan_assignments(self, present, to_add):
+        """Devices already registered whose profile differs, and devices to upload that declare one."""
+        for device, found in present:
+            if id(device) in self.declared:
+                item = Assignment(device, self.declared[id(device)], found)
+                if same_id(found.policy_id, item.profile["id"]):
+                    item.status = "already_assigned"
+                else:
+                    self.result["plan"]["would_assign"].append(device.identity())
+                self.assignments.append(item)
+        for device in to_add:
+            if id(device) in self.declared:
+                self.assignments.append(Assignment(device, self.declared[id(device)]))
+                self.result["plan"]["would_assign"].append(device.identity())
+
+    def assign(self):
+        """Assign each device its declared profile where it differs, in requests of at most 500 devices, and
+        wait for those jobs. A device that did not register is reported as such and left alone."""
+        self.find_new_devices([a for a in self.assignments if a.status is None and a.device_id is None])
+        todo = [a for a in self.assignments if a.status is None]
+        sent = []
+        for chunk in chunks(todo, MAX_DEVICES_PER_ASSIGNMENT):
+            sent.extend(self.send_assignment(chunk))
+        for job, items in sent:
+            self.wait_for_assignment(job, items)
+        failed = [a for a in self.assignments if a.status == "failed"]
+        if failed:
+            message = "%d of %d devices did not get their profile: %s" % (
+                len(failed), len(self.assignments), "; ".join(
+                    "%s: %s" % (a.desired.label(), a.error_description or "failed") for a in failed))
+            if self.p["fail_on_device_errors"]:
+                self.device_failures = "; ".join(m for m in (self.device_failures, message) if m)
+            else:
+                self.warnings.append(message)
+
+    def find_new_devices(self, items):
+        """The service ids of devices this run registered: from the jobs' outcomes, else by reading the batch."""
+        if not items:
+            return
+        registered = [Device(serial_number=o["serial_number"], product_key=o["product_key"], device_id=o["device_id"],
+                             batch_id=self.batch_id)
+                      for o in self.result["devices"] if o["outcome"] == "registered" and o["device_id"]]
+        missing = [a for a in items if not a.locate(registered)]
+        if missing and self.batch_id in self.service_batches():
+            listed = [Device.from_api(item, self.batch_id)
+                      for item in self.service.list_devices(self.customer, self.batch_id)]
+            missing = [a for a in missing if not a.locate(listed)]
+        for item in missing:
+            item.status = "not_registered"
+
+    def service_batches(self):
+        return set(lower_keys(b).get("id") for b in self.service.list_batches(self.customer))
+
+    def send_assignment(self, items):
+        """One DevicePolicyUpdates request; after a lost answer, only devices not yet carrying their profile
+        are sent again, once a request still on its way can no longer land."""
+        for _attempt in range(MAX_RESOLUTIONS + 1):
+            try:
+                job = self.service.assign_profiles(self.customer, [(a.device_id, a.profile["id"]) for a in items])
+            except OutcomeUnknownError as err:
+                self.warnings.append("%s: resolving by reading the devices again" % err)
+                items = self.await_lost_assignment(items)
+                if not items:
+                    return []
+                continue
+            self.result["changed"] = True
+            job["accepted_at"] = self.clock.now()
+            return [(job, items)]
+        self.fail("profile assignments in batch %s kept losing their answers; nothing more was sent" % self.batch_id)
+
+    def await_lost_assignment(self, items):
+        """The items not (yet) carrying their profile once a grace period has passed; those that do were
+        assigned by this run."""
+        given_up = self.clock.now()
+        grace = max(0.0, min(self.p["timeout"], LOST_ANSWER_GRACE))
+        while True:
+            current = {}
+            for batch_id in sorted(set(a.batch_id for a in items)):
+                for item in self.service.list_devices(self.customer, batch_id):
+                    device = Device.from_api(item, batch_id)
+                    current[(device.device_id or "").lower()] = device.policy_id
+            left = []
+            for item in items:
+                if same_id(current.get(item.device_id.lower()), item.profile["id"]):
+                    item.status = "assigned"
+                    self.result["changed"] = True
+                else:
+                    left.append(item)
+            if not left or self.clock.now() - given_up >= grace:
+                return left
+            items = left
+            self.clock.sleep(min(self.p["poll_interval"], grace))
+
+    def wait_for_assignment(self, job, items):
+        try:
+            body = self.wait_for_own_job(job)
+        except JobTimeoutError as err:
+            for item in items:
+                item.status = "pending"
+            self.fail(str(err))
+        info = interpret_job(body)
+        self.record_job(dict(job, devices=items), kind="profile", status=info["status"])
+        by_id = dict(((o["device_id"] or "").lower(), o) for o in info["devices"])
+        for item in items:
+            outcome = by_id.get(item.device_id.lower())
+            # Whether an assignment job lists its devices is not published: without an entry, the job's status.
+            status = outcome["status"] if outcome else info["status"]
+            if status == "finished" and not (outcome and outcome["error_description"]):
+                item.status = "assigned"
+            else:
+                item.status = "failed"
+                item.error_code = outcome and outcome["error_code"]
+                item.error_description = (outcome and outcome["error_description"]) or \
+                    "the assignment job ended %s" % info["status"]
+
+    def report_assignments(self):
+        self.result["profile_assignments"] = [a.view() for a in self.assignments]
+        self.result["profile_assigned"] = [a.desired.identity() for a in self.assignments if a.status == "assigned"]
+        by_identity = dict((a.key(), a) for a in self.assignments)
+        for outcome in self.result["devices"]:
+            item = by_identity.get(Assignment.key_of(outcome.get("serial_number"), outcome.get("product_key")))
+            outcome["profile"] = item.profile["name"] if item else None
+            outcome["profile_status"] = item.status if item else None
+
     # ----- the run ---------------------------------------------------------------------------------------
     def start(self, desired):
         p = self.p
+        self.resolve_profiles(desired)
         self.await_earlier_uploads()
         batches = self.settled_batches()
         exists = self.batch_id in batches
@@ -297,6 +490,7 @@ class BatchRun(object):
                                    already_present=[d.identity() for d, _found in present])
         self.result["already_present"] = [d.identity() for d, _found in present]
         self.result["created"] = bool(to_add) and not exists
+        self.plan_assignments(present, to_add)
         if self.options.diff:
             before = sorted(d.label(bare=True) for d in in_batch)
             removed = set(id(d) for d in to_remove)
@@ -308,7 +502,11 @@ class BatchRun(object):
         if self.options.check_mode:
             self.result["added"] = [d.identity() for d in to_add]
             self.result["removed"] = [d.identity() for d in to_remove]
-            self.result["changed"] = bool(to_add or to_remove)
+            for item in self.assignments:
+                if item.status is None:
+                    item.status = "would_assign"
+            self.result["changed"] = bool(to_add or to_remove or self.result["plan"]["would_assign"])
+            self.report_assignments()
             return
         for device in to_remove:
             self.service.delete_device(self.customer, device.batch_id, device.device_id)
@@ -318,6 +516,17 @@ class BatchRun(object):
             self.sent, self.uploaded = self.upload(to_add, exists), True
 
     def finish(self):
+        try:
+            self.finish_upload()
+            if self.assignments and not self.options.check_mode:
+                self.assign()
+        finally:
+            self.report_assignments()
+        if self.device_failures and self.p["fail_on_device_errors"]:
+            self.fail(self.device_failures)
+        self.note_verbose_progress()
+
+    def finish_upload(self):
         if self.uploaded:
             if not self.p["wait"]:
                 self.result["added"] = [d.identity() for job in self.sent for d in job["devices"]]
@@ -328,7 +537,6 @@ class BatchRun(object):
             self.result["added"].extend(d.identity() for d in self.recovered)
             self.result["already_present"].extend(d.identity() for d in self.late_present)
             self.result["changed"] = self.result["changed"] or bool(self.recovered)
-        self.note_verbose_progress()
 
     def report(self, outcomes):
         self.result["devices"] = outcomes
@@ -340,10 +548,11 @@ class BatchRun(object):
             elif item["outcome"] == "already_present":
                 self.result["already_present"].append(ident)
         failed = [o for o in outcomes if o["outcome"] == "failed"]
+        # Devices that did register still get their profile before the batch fails (see finish).
         if failed and self.p["fail_on_device_errors"]:
-            self.fail("%d of %d devices could not be registered in batch %s: %s"
-                      % (len(failed), len(outcomes), self.batch_id, failure_message(outcomes)))
-        if failed:
+            self.device_failures = ("%d of %d devices could not be registered in batch %s: %s"
+                                    % (len(failed), len(outcomes), self.batch_id, failure_message(outcomes)))
+        elif failed:
             self.warnings.append("%d devices could not be registered: %s" % (len(failed), failure_message(outcomes)))
 
 
@@ -352,8 +561,9 @@ def run_batches(service, journal, requests, options, clock):
 
     requests: [(params, desired devices)]. Returns ([result per batch, in order], warnings).
     """
-    warnings = []
-    runs = [BatchRun(service, journal, params, options, warnings, clock) for params, _desired in requests]
+    warnings, profile_cache = [], {}
+    runs = [BatchRun(service, journal, params, options, warnings, clock, profile_cache)
+            for params, _desired in requests]
     started = [run for run, (_params, desired) in zip(runs, requests) if run.attempt(run.start, desired)]
     for run in started:
         run.attempt(run.finish)
@@ -388,3 +598,66 @@ def read_jobs(service, targets, wait, wait_timeout, poll_interval, clock):
             return done, err
         done.append(dict(extra, **interpret_job(body)))
     return done, None
+
+
+# ----- Autopilot profiles ------------------------------------------------------------------------------------
+def ensure_profile(service, p, check_mode, clock):
+    """Bring one declared profile (module options p) to its state: 0 writes when it already is.
+
+    Returns the module's result. A write whose answer was lost is resolved by reading the profiles again
+    (within a grace period for a request still on its way) before it is sent once more.
+    """
+    customer = p["customer_id"].strip()
+    before = find_profile(service.list_profiles(customer), customer, p["name"], p["profile_id"])
+    if p["profile_id"] and before is None and p["state"] == "present":
+        raise ProfileError(["customer %s has no profile with id %s" % (customer, p["profile_id"])])
+    result = dict(changed=False, profile=public(before) if before else None)
+    if p["state"] == "absent":
+        if before is None:
+            return result
+        assigned = before["devices_assigned"]
+        if not p["force"] and assigned != 0:
+            raise ProfileError(["profile %r (%s) of customer %s is assigned to %s devices: they would lose it "
+                                "(what the service does then is not published); set force: true to delete it "
+                                "anyway" % (before["name"], before["id"], customer,
+                                            "an unreported number of" if assigned is None else assigned)])
+        result.update(changed=True, profile=None, diff=dict(before=public(before), after={}))
+        if not check_mode:
+            service.delete_profile(customer, before["id"])
+        return result
+    if before is not None and not differences(before, p["name"], p["description"], p["settings"]):
+        return result
+    after = declared(before, p["name"], p["description"], p["settings"])
+    result.update(changed=True, profile=public(after), diff=dict(before=public(before) if before else {},
+                                                                 after=public(after)))
+    if check_mode:
+        return result
+
+    def landed(profiles):
+        if before is None:
+            new = [x for x in profiles if x["name"] == p["name"] and not differences(
+                x, p["name"], p["description"], p["settings"] if p["settings"] is not None else [])]
+            return new[0] if new else None
+        now = next((x for x in profiles if same_id(x["id"], before["id"])), None)
+        return now if now is not None and not differences(now, p["name"], p["description"], p["settings"]) else None
+
+    for _attempt in range(MAX_RESOLUTIONS):
+        try:
+            if before is None:
+                written = service.create_profile(customer, create_body(p["name"], p["description"], p["settings"]))
+            else:
+                written = service.update_profile(customer, before["id"], update_body(after))
+            result["profile"] = public(written)
+            return result
+        except OutcomeUnknownError:
+            given_up = clock.now()
+            while True:
+                found = landed(service.list_profiles(customer))
+                if found is not None:
+                    result["profile"] = public(found)
+                    return result
+                if clock.now() - given_up >= min(p["timeout"], LOST_ANSWER_GRACE):
+                    break
+                clock.sleep(1.0)
+    raise PartnerCenterError("writing profile %r of customer %s kept losing its answer; run again"
+                             % (p["name"], customer))

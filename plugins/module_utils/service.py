@@ -12,7 +12,9 @@ import time
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import PartnerCenterError
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
-    BUSY_STATUSES, FINAL_JOB_STATUSES, batch_view, chunks, device_view, lower_keys)
+    BUSY_STATUSES, FINAL_JOB_STATUSES, batch_view, chunks, device_view, lower_keys, parse_location)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.profiles import (
+    assignment_body, autopilot_profiles, profile_view)
 
 # Not published by Microsoft (partnercenter-api.md): our own cap per upload request.
 MAX_DEVICES_PER_REQUEST = 500
@@ -122,6 +124,53 @@ class PartnerCenterService(object):
         except PartnerCenterError as err:
             if err.status != 404:  # already gone (e.g. a retried DELETE that had been applied)
                 raise
+
+    # ----- Autopilot profiles (configuration policies) -----------------------------------------------------
+    def list_profiles(self, customer_id):
+        """The customer's Autopilot profiles as profile views (no filter by name is published)."""
+        return autopilot_profiles(self.client.get_all(self.client.path(customer_id, "policies"), customer_id))
+
+    def create_profile(self, customer_id, body):
+        """POST: the service answers 200 (not 201) with the new policy."""
+        response = self.client.request("POST", self.client.path(customer_id, "policies"), json_body=body,
+                                       customer_id=customer_id)
+        return profile_view(response.json())
+
+    def update_profile(self, customer_id, profile_id, body):
+        """PUT, a full replacement (the .NET SDK's Patch sends a PUT too; PATCH is not published)."""
+        response = self.client.request("PUT", self.client.path(customer_id, "policies", profile_id),
+                                       json_body=body, customer_id=customer_id)
+        return profile_view(response.json())
+
+    def delete_profile(self, customer_id, profile_id):
+        try:
+            self.client.request("DELETE", self.client.path(customer_id, "policies", profile_id),
+                                customer_id=customer_id)
+        except PartnerCenterError as err:
+            if err.status != 404:  # already gone (a retried DELETE that had been applied)
+                raise
+
+    def assign_profiles(self, customer_id, pairs, on_attempt=None):
+        """PATCH DevicePolicyUpdates for [(device id, profile id)]: {location, tracking_id}.
+
+        The published example answers 202 with a relative Location (no /v1); the REST reference also lists
+        200 with the status link in the body, so a body is read when the header is missing.
+        """
+        path = self.client.path(customer_id, "DevicePolicyUpdates")
+        response = self.client.request("PATCH", path, json_body=assignment_body(pairs), customer_id=customer_id,
+                                       on_attempt=on_attempt)
+        location = response.headers.get("Location")
+        if not location:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            location = body if isinstance(body, str) else lower_keys(body).get("location")
+        _customer, tracking_id = parse_location(location)
+        if not tracking_id:
+            raise PartnerCenterError("Partner Center accepted PATCH %s but named no job to follow (Location %r)"
+                                     % (path, location), method="PATCH", path=path)
+        return {"location": location, "tracking_id": tracking_id}
 
     # ----- waiting ---------------------------------------------------------------------------------------
     def wait_for_job(self, customer_id, tracking_id, timeout, poll_interval=2.0, poll_cap=30.0, progress=None):

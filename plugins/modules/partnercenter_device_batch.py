@@ -79,6 +79,9 @@ options:
         description: The batch's devices, as in O(devices).
         type: list
         elements: dict
+      profile:
+        description: The Autopilot profile of this batch's devices, as in O(profile); overrides O(profile).
+        type: str
   batches_file:
     description:
       - Path of a JSON file holding O(batches), used instead of it. The collection's action plugin passes
@@ -112,6 +115,9 @@ options:
         type: str
       model:
         description: Model name. Alias C(model_name).
+        type: str
+      profile:
+        description: This device's Autopilot profile (a name or id), overriding O(profile) and O(batches[].profile).
         type: str
   devices_file:
     description:
@@ -179,10 +185,24 @@ options:
     default: 2
   fail_on_device_errors:
     description:
-      - Fail the task when a device could not be registered (for example C(ZtdDeviceAssignedToOtherTenant)).
+      - Fail the task when a device could not be registered (for example C(ZtdDeviceAssignedToOtherTenant)),
+        or did not get its O(profile).
       - The result still lists every device's outcome either way.
     type: bool
     default: true
+  profile:
+    description:
+      - The Autopilot profile (the name or id of one of the customer's profiles, see
+        M(partnercenter.autopilot.partnercenter_autopilot_profile)) that every device of the batch gets;
+        O(batches[].profile) and O(devices[].profile) override it.
+      - Names are resolved while reading, before any write; a profile the customer does not have fails the
+        batch with nothing sent.
+      - Once the upload job has registered the devices, every device whose profile differs is assigned it
+        (one C(DevicePolicyUpdates) request per 500 devices), and that job is waited for. Devices that already
+        carry it cause no request. Devices without a declared profile are never touched - un-assigning a
+        profile is not published by Partner Center, so this module never tries it.
+      - Requires O(wait=true) and O(state=present).
+    type: str
 notes:
   - Partner Center lists devices without their hash, so a device given only by O(devices[].hardware_hash)
     cannot be matched by reading. It is uploaded on every run; the service answers C(ZtdDeviceAlreadyAssigned),
@@ -226,6 +246,16 @@ EXAMPLES = r'''
     fail_on_device_errors: false
   register: uploads
 
+- name: Register kiosks with their Autopilot profile, one of them with another profile
+  partnercenter.autopilot.partnercenter_device_batch:
+    customer_id: 3f2504e0-4f89-11d3-9a0c-0305e82c3301
+    batch_id: contoso-kiosks
+    profile: Contoso kiosk
+    devices:
+      - product_key: "3312345678901"
+      - product_key: "3312345678902"
+        profile: Contoso frontline
+
 - name: Remove a device from the batch
   partnercenter.autopilot.partnercenter_device_batch:
     customer_id: 3f2504e0-4f89-11d3-9a0c-0305e82c3301
@@ -268,7 +298,8 @@ location:
   type: str
 jobs:
   description:
-    - Every upload job (one per chunk of at most 500 devices), of every batch with O(batches).
+    - Every upload job (one per chunk of at most 500 devices), and every profile assignment job, of every
+      batch with O(batches).
     - With O(wait=false), pass these lists to
       P(partnercenter.autopilot.partnercenter_batch_job_status_info#module) (its O(partnercenter.autopilot.partnercenter_batch_job_status_info#module:jobs)
       option) to wait for the jobs of many batches in one task.
@@ -281,6 +312,9 @@ jobs:
       type: str
     batch_id:
       description: The batch.
+      type: str
+    kind:
+      description: C(upload), or C(profile) for a profile assignment.
       type: str
     tracking_id:
       description: The job's tracking id.
@@ -341,6 +375,54 @@ devices:
     outcome:
       description: C(registered), C(already_present), C(failed) or C(pending).
       type: str
+    profile:
+      description: The name of the device's declared profile, or V(null).
+      type: str
+    profile_status:
+      description: What became of the profile, as in RV(profile_assignments[].status); V(null) without one.
+      type: str
+profile_assigned:
+  description: Devices that were assigned their declared profile by this run.
+  returned: unless O(batches) is given
+  type: list
+  elements: dict
+  sample: [{serial_number: 1R9-ZNP67, product_key: null}]
+profile_assignments:
+  description: Every device with a declared profile, and what became of it.
+  returned: unless O(batches) is given
+  type: list
+  elements: dict
+  contains:
+    serial_number:
+      description: Serial number.
+      type: str
+    product_key:
+      description: Product key.
+      type: str
+    device_id:
+      description: The device's service id, when it is registered.
+      type: str
+    profile:
+      description: The profile's name.
+      type: str
+    profile_id:
+      description: The profile's id.
+      type: str
+    status:
+      description:
+        - C(assigned) (by this run), C(already_assigned), C(would_assign) (check mode), C(failed),
+          C(pending) (the job had not finished within O(wait_timeout)) or C(not_registered) (the device
+          itself did not register).
+      type: str
+    error_code:
+      description: The assignment job's error code for the device.
+      type: str
+    error_description:
+      description: The assignment job's error for the device.
+      type: str
+    explanation:
+      description: What the status means.
+      type: str
 plan:
   description: What the run decided before writing.
   returned: unless O(batches) is given
@@ -357,6 +439,9 @@ plan:
       type: list
     unverifiable:
       description: Hash-only devices, which are uploaded because they cannot be matched by reading.
+      type: list
+    would_assign:
+      description: Devices that get their declared profile (registered ones whose profile differs, and new ones).
       type: list
 progress:
   description: Job status polls (status and devices done), with C(-v) or more.
@@ -391,6 +476,7 @@ def main():
             poll_interval=dict(type="float", default=2.0),
             fail_on_device_errors=dict(type="bool", default=True),
             journal_path=dict(type="path", fallback=(env_fallback, ["PARTNERCENTER_JOURNAL_PATH"])),
+            profile=dict(type="str"),
         ),
         bulk_options={"devices": "devices_file", "batches": "batches_file"},
         mutually_exclusive=[("devices", "devices_file", "batches", "batches_file"),

@@ -79,7 +79,11 @@ def test_device_batch_examples(emulator, pc_env, example_dir):
     emulator.access_tokens[token] = {"expires": 4102444800, "kind": "user"}
     inventory = example_dir[0] / "hosts.yml"
     inventory.write_text(INVENTORY)
+    kiosk = emulator.seed_policy(CUSTOMER, "Contoso kiosk", ["skip_eula"])
+    frontline = emulator.seed_policy(CUSTOMER, "Contoso frontline", [])
     run(example_dir, "partnercenter_device_batch", pc_env, {"partnercenter_access_token": token}, str(inventory))
+    assert sorted((d["productKey"], d["policies"][0]["value"]) for d in emulator.batch_devices(
+        CUSTOMER, "contoso-kiosks")) == [("3312345678901", kiosk), ("3312345678902", frontline)]
     assert sorted(d["serialNumber"] for d in emulator.batch_devices(CUSTOMER, "contoso-2026-11")) == ["5CG1234XYZ"]
     assert sorted(d["serialNumber"] for d in emulator.batch_devices(CUSTOMER, "contoso-csv")) == ["CSV-1", "CSV-2"]
     assert sorted(d["serialNumber"] for d in emulator.batch_devices(OTHER, "fabrikam")) == ["INV-1", "INV-2"]
@@ -134,6 +138,19 @@ def test_device_batch_info_examples(emulator, pc_env, example_dir):
         ("S1", None, service[0]["id"]), (None, "PK-2", service[1]["id"])]
     assert len(emulator.requests("GET", "/deviceBatches/contoso-2026-11/devices$")) == 1
     assert emulator.requests("GET", "/deviceBatches/older/devices$") == []
+
+
+def test_profile_examples(emulator, pc_env, example_dir):
+    old = emulator.seed_policy(CUSTOMER, "Old pilot", ["skip_eula"])
+    _proc, got = run(example_dir, "partnercenter_autopilot_profile", pc_env, {}, report=True)
+    [kiosk] = emulator.policy_list(CUSTOMER)
+    assert (kiosk["name"], sorted(kiosk["policySettings"])) == (
+        "Contoso kiosk", ["oobe_user_not_local_admin", "skip_eula", "skip_express_settings"])
+    assert got["kiosk"]["profile"]["id"] == kiosk["id"] and old != kiosk["id"]
+    assert [e["method"] for e in emulator.writes()] == ["POST", "DELETE"]
+    _proc, got = run(example_dir, "partnercenter_autopilot_profile_info", pc_env, {}, report=True)
+    assert [p["id"] for p in got["contoso_profiles"]["profiles"]] == [kiosk["id"]]
+    assert [e["method"] for e in emulator.writes()] == ["POST", "DELETE"]
 
 
 def test_token_example(emulator, pc_env, example_dir):

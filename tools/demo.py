@@ -81,17 +81,23 @@ def main():
         report = os.path.join(ROOT, "reports")
         first = run(["ansible-playbook", *inventory, "playbooks/register_devices.yml",
                      "-e", "report_dir=%s" % report], env)
-        writes_before = len(emulator_writes(info))
+        first_writes = emulator_writes(info)
+        writes_before = len(first_writes)
         second = run(["ansible-playbook", *inventory, "playbooks/register_devices.yml",
                       "-e", "report_dir=%s" % report], env)
         second_writes = len(emulator_writes(info)) - writes_before
         run(["ansible-playbook", *inventory, "playbooks/batch_status.yml"], env)
         if recap_changed(first) < 1:
             sys.exit("the first run registered nothing")
+        created = [w for w in first_writes if w["method"] == "POST" and w["path"].endswith("/policies")]
+        assigned = [w for w in first_writes if w["method"] == "PATCH" and w["path"].endswith("/DevicePolicyUpdates")]
+        if not created or not assigned:
+            sys.exit("the first run created %d profiles and sent %d assignments" % (len(created), len(assigned)))
         if recap_changed(second) != 0 or second_writes != 0:
             sys.exit("the second run changed something (%d writes): idempotency is broken" % second_writes)
-        print("Demo passed: first run changed=%d with %d write requests; second run changed=0 with 0 writes. "
-              "Reports: %s/autopilot-report.csv and .html" % (recap_changed(first), writes_before, report))
+        print("Demo passed: first run changed=%d with %d write requests (%d profiles created, %d profile "
+              "assignment requests); second run changed=0 with 0 writes. Reports: %s/autopilot-report.csv and "
+              ".html" % (recap_changed(first), writes_before, len(created), len(assigned), report))
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -85,3 +85,59 @@ def test_rerun_writes_nothing_and_reports_every_device_present(emulator, pc_env,
     assert second.returncode == 0 and emulator.writes() == []
     assert "changed=0" in second.stdout.split("PLAY RECAP")[1]
     assert {r["outcome"] for r in rows.values()} == {"already_present"} and len(rows) == 5
+
+
+PROFILE_INVENTORY = """
+all:
+  vars:
+    autopilot_profiles:
+      - {{customer_id: {a}, name: Standard, settings: [skip_eula]}}
+      - {{customer_id: {b}, name: Kiosk, description: Shared, settings: [skip_eula, oobe_user_not_local_admin]}}
+    autopilot_csv_batches:
+      - {{customer_id: {b}, batch_id: fabrikam-untagged, csv: tagged.csv, profile: Kiosk}}
+  children:
+    autopilot_devices:
+      hosts:
+        c1: {{partnercenter_customer_id: {a}, autopilot_group_tag: Sales, autopilot_product_key: PK-C1,
+              autopilot_profile: Standard}}
+        c2: {{partnercenter_customer_id: {a}, autopilot_group_tag: Sales, autopilot_product_key: PK-C2}}
+""".format(a=CUSTOMER, b=CUSTOMER_B)
+TAGGED_CSV = ("Device Serial Number,Windows Product ID,Hardware Hash,Manufacturer name,Device model,Group Tag\r\n"
+              ",PK-T1,,,,Kiosks\r\n,PK-T2,,,,\r\n")
+
+
+def test_profiles_and_group_tags_from_the_inventory(emulator, pc_env, tmp_path):
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(PROFILE_INVENTORY)
+    (tmp_path / "tagged.csv").write_text(TAGGED_CSV)
+    report_dir = tmp_path / "reports"
+
+    def play():
+        return run_playbook(PLAYBOOK, pc_env, inventory=str(inventory),
+                            args=["-e", "report_dir=%s" % report_dir, "-e", "register_poll_interval=0.2"])
+    first = play()
+    assert first.returncode == 0, first.stdout[-3000:]
+    # The group tag chose the batch; the CSV was split by its Group Tag column.
+    assert sorted(emulator.batch_ids(CUSTOMER)) == ["Sales"]
+    assert sorted(emulator.batch_ids(CUSTOMER_B)) == ["Kiosks", "fabrikam-untagged"]
+    [standard] = emulator.policy_list(CUSTOMER)
+    [kiosk] = emulator.policy_list(CUSTOMER_B)
+    policy_of = dict((d["productKey"], d["policies"][0]["value"])
+                     for c in (CUSTOMER, CUSTOMER_B) for d in emulator.batch_devices(c))
+    # c2 declares no profile: it is never touched.
+    assert policy_of == {"PK-C1": standard["id"], "PK-C2": None, "PK-T1": kiosk["id"], "PK-T2": kiosk["id"]}
+    assert sorted(e["method"] for e in emulator.writes() if "/policies" in e["path"]) == ["POST", "POST"]
+    with open(str(report_dir / "autopilot-report.csv")) as handle:
+        rows = dict((r["product_key"], r) for r in csv.DictReader(handle))
+    assert {k: (r["profile"], r["profile_status"]) for k, r in rows.items()} == {
+        "PK-C1": ("Standard", "assigned"), "PK-C2": ("", ""), "PK-T1": ("Kiosk", "assigned"),
+        "PK-T2": ("Kiosk", "assigned")}
+
+    emulator.clear_log()
+    second = play()
+    assert second.returncode == 0 and emulator.writes() == [], second.stdout[-3000:]
+    assert "changed=0" in second.stdout.split("PLAY RECAP")[1]
+    with open(str(report_dir / "autopilot-report.csv")) as handle:
+        assert sorted(r["profile_status"] for r in csv.DictReader(handle)) == ["", "already_assigned",
+                                                                               "already_assigned",
+                                                                               "already_assigned"]

@@ -330,7 +330,12 @@ class PartnerCenterClient(object):
         items, token, seen = [], None, set()
         while True:
             headers = {"MS-ContinuationToken": token} if token else None
-            body = lower_keys(self.request("GET", path, headers=headers, customer_id=customer_id).json())
+            body = self.request("GET", path, headers=headers, customer_id=customer_id).json()
+            if isinstance(body, list):
+                # The REST reference types some collections as a bare array (the examples and SDKs wrap them):
+                # read as empty, it would make an idempotent module create what exists.
+                return items + body
+            body = lower_keys(body)
             items.extend(body.get("items") or [])
             token = body.get("continuationtoken")
             if not token:

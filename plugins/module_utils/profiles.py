@@ -41,9 +41,9 @@ def setting_set(settings):
 
 
 def autopilot_profiles(items):
-    """The o_o_b_e profiles among a customer's policies (a "none" category is not an Autopilot profile)."""
-    views = [profile_view(item) for item in items]
-    return [v for v in views if v["category"] in (None, CATEGORY)]
+    """The customer's policies as profiles. All of them: o_o_b_e is the only real category, and the .NET SDK
+    and the PowerShell module create policies with category "none" - hidden, a namesake would be created."""
+    return [profile_view(item) for item in items]
 
 
 def same_id(one, other):

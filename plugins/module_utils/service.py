@@ -165,7 +165,10 @@ class PartnerCenterService(object):
                 body = response.json()
             except ValueError:
                 body = None
-            location = body if isinstance(body, str) else lower_keys(body).get("location")
+            # The body's shape is not published: a string, or an object with the link (a link object's uri).
+            fields = lower_keys(body)
+            location = body if isinstance(body, str) else (
+                fields.get("location") or fields.get("uri") or lower_keys(fields.get("link")).get("uri"))
         _customer, tracking_id = parse_location(location)
         if not tracking_id:
             raise PartnerCenterError("Partner Center accepted PATCH %s but named no job to follow (Location %r)"

@@ -51,8 +51,8 @@ def test_profile_create_rerun_update_delete(emulator, run_module):
     checked = run_module(PROFILE, dict(KIOSK, state="absent"), check=True).result
     assert checked["changed"] and writes(emulator) == [] and len(emulator.policy_list(CUSTOMER)) == 1
     gone = run_module(PROFILE, dict(KIOSK, state="absent")).result
-    assert gone["changed"] and writes(emulator) == [("DELETE", "/v1/customers/%s/policies/%s" % (CUSTOMER,
-                                                                                                stored["id"]))]
+    path = "/v1/customers/%s/policies/%s" % (CUSTOMER, stored["id"])
+    assert gone["changed"] and writes(emulator) == [("DELETE", path)]
     assert emulator.policy_list(CUSTOMER) == []
     emulator.clear_log()
     assert run_module(PROFILE, dict(KIOSK, state="absent")).result["changed"] is False
@@ -113,8 +113,8 @@ def test_registration_assigns_the_batch_profile_once(emulator, run_module):
     other = emulator.seed_policy(CUSTOMER, "Frontline", [])
     devices[1]["profile"] = "Frontline"
     third = run_module(BATCH, batch_args(devices, profile="Kiosk"), check=True).result
-    assert third["changed"] and third["plan"]["would_assign"] == [{"serial_number": "SN-00001",
-                                                                    "product_key": None}]
+    assert third["changed"]
+    assert third["plan"]["would_assign"] == [{"serial_number": "SN-00001", "product_key": None}]
     assert writes(emulator) == []
     third = run_module(BATCH, batch_args(devices, profile="Kiosk")).result
     assert third["changed"] and [m for m, _p in writes(emulator)] == ["PATCH"]

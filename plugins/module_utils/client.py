@@ -10,6 +10,7 @@ __metaclass__ = type
 
 import email.utils
 import random
+import threading
 import time
 import traceback
 import uuid
@@ -80,6 +81,61 @@ class StaticTokenProvider(object):
         return self.token
 
 
+class Throttle(object):
+    """One Retry-After for every worker of a task: Partner Center throttles the partner (and the partner and
+    customer pair), not a thread, so a 429 seen by one worker holds back the others' next requests too.
+
+    waited: seconds of wall time during which requests were held back (overlapping holds counted once).
+    """
+
+    def __init__(self, clock=time.time, sleep=time.sleep):
+        self.clock, self.sleep = clock, sleep
+        self.lock = threading.Lock()
+        self.until = 0.0
+        self.waited = 0.0
+
+    def hold(self, seconds):
+        with self.lock:
+            now = self.clock()
+            until = now + seconds
+            if until > self.until:
+                self.waited += until - max(self.until, now)
+                self.until = until
+
+    def wait(self):
+        """Sleep until the latest Retry-After any worker was given has passed."""
+        while True:
+            with self.lock:
+                delay = self.until - self.clock()
+            if delay <= 0:
+                return
+            self.sleep(delay)
+
+
+class _SerialTokens(object):
+    """A token provider shared by workers: one of them at a time gets or refreshes the token, so a token that
+    expires under eight workers is refreshed once (the refresh token rotates and is persisted once)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.renewable = getattr(inner, "renewable", False)
+        self.secrets = getattr(inner, "secrets", [])
+        self.lock = threading.Lock()
+        self.current = None
+
+    def get_token(self, force_refresh=False):
+        with self.lock:
+            self.current = self.inner.get_token(force_refresh=force_refresh)
+            return self.current
+
+    def refresh(self, refused):
+        """A new token unless another worker already replaced the refused one."""
+        with self.lock:
+            if self.current == refused:
+                self.current = self.inner.get_token(force_refresh=True)
+            return self.current
+
+
 class VerifyingSession(requests.Session if HAS_REQUESTS else object):
     """A requests.Session whose TLS setting cannot be overridden by the environment.
 
@@ -109,13 +165,18 @@ class _TransientRetry(Retry if HAS_REQUESTS else object):
         return super(_TransientRetry, self).increment(method, url, response, error, _pool, _stacktrace)
 
 
-def make_session(ca_path=None, validate_certs=True, timeout=60, retry_transient=False):
-    """A session that keeps the TLS setting; retry_transient is for the token endpoint (see below)."""
+def make_session(ca_path=None, validate_certs=True, timeout=60, retry_transient=False, connections=10):
+    """A session that keeps the TLS setting; retry_transient is for the token endpoint (see below).
+
+    connections: how many connections to keep open at once (one per worker of the engine's pool).
+    """
     if not validate_certs:
         verify = False
     else:
         verify = ca_path or True
     session = VerifyingSession(verify, timeout)
+    if connections > 10:
+        session.mount("https://", HTTPAdapter(pool_maxsize=connections))
     if retry_transient:
         # msal leaves retries to the http client it is given. Token requests may be repeated (redeeming a
         # refresh token twice is harmless), so throttling and transient faults are retried here, honouring
@@ -180,18 +241,20 @@ class PartnerCenterClient(object):
 
     def __init__(self, base_url, token_provider, ca_path=None, validate_certs=True, timeout=60,
                  correlation_id=None, user_agent=USER_AGENT, max_attempts=10, retry_budget=300.0,
-                 backoff_base=1.0, backoff_cap=60.0, sleep=time.sleep, secrets=None):
+                 backoff_base=1.0, backoff_cap=60.0, sleep=time.sleep, secrets=None, connections=10,
+                 clock=time.time):
         if not HAS_REQUESTS:
             raise ImportError("the Python library requests is required")
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
-        self.token_provider = token_provider
-        self.session = make_session(ca_path, validate_certs, timeout)
+        self.token_provider = _SerialTokens(token_provider)
+        self.session = make_session(ca_path, validate_certs, timeout, connections=connections)
         self.session.headers["User-Agent"] = user_agent
         self.timeout = timeout
         self.correlation_id = correlation_id or str(uuid.uuid4())
         self.user_agent = user_agent
         self.policy = RetryPolicy(max_attempts, retry_budget, backoff_base, backoff_cap)
         self.sleep = sleep
+        self.throttle = Throttle(clock, sleep)
         self.secrets = secrets if secrets is not None else []
         self.retries = []  # (method, path, reason, delay) for reporting and tests
 
@@ -205,8 +268,8 @@ class PartnerCenterClient(object):
     def _redact(self, text):
         return redact(text, self.secrets)  # _headers adds every token it sends
 
-    def _headers(self, request_id, extra):
-        token = self.token_provider.get_token()
+    def _headers(self, request_id, extra, token=None):
+        token = token or self.token_provider.get_token()
         if token and token not in self.secrets:
             self.secrets.append(token)
         headers = {
@@ -235,10 +298,13 @@ class PartnerCenterClient(object):
         started = policy.clock()
         refreshed = False
         attempt = 0
+        token = None
         while True:
+            self.throttle.wait()
             if on_attempt is not None:
                 on_attempt()
-            send_headers = self._headers(request_id, headers)
+            send_headers = self._headers(request_id, headers, token)
+            token = None
             if json_body is not None:
                 send_headers["Content-Type"] = "application/json"
             try:
@@ -264,9 +330,9 @@ class PartnerCenterClient(object):
                 self._wait(method, path, type(err).__name__, delay)
                 attempt += 1
                 continue
-            if response.status_code == 401 and not refreshed and getattr(self.token_provider, "renewable", False):
+            if response.status_code == 401 and not refreshed and self.token_provider.renewable:
                 refreshed = True
-                self.token_provider.get_token(force_refresh=True)
+                token = self.token_provider.refresh(send_headers["Authorization"][len("Bearer "):])
                 continue
             if response.status_code in RETRY_STATUSES:
                 if not policy.resendable(method) and not policy.refused(response.status_code):
@@ -277,7 +343,12 @@ class PartnerCenterClient(object):
                 if delay is None:
                     delay = policy.backoff(attempt)
                 if policy.allows(attempt, started, delay):
-                    self._wait(method, path, response.status_code, delay)
+                    if response.status_code == 429:
+                        # Every worker waits (Throttle); this one at the top of the loop.
+                        self.retries.append((method, path, 429, delay))
+                        self.throttle.hold(delay)
+                    else:
+                        self._wait(method, path, response.status_code, delay)
                     attempt += 1
                     continue
             if response.status_code >= 400:

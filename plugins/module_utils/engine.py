@@ -9,7 +9,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import functools
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth import AuthError
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import (
@@ -556,29 +558,76 @@ class BatchRun(object):
             self.warnings.append("%d devices could not be registered: %s" % (len(failed), failure_message(outcomes)))
 
 
-def run_batches(service, journal, requests, options, clock):
-    """Start every batch (their uploads go out one after another), then finish each: the jobs overlap.
+def in_pool(concurrency, work, items):
+    """work(item) for every item, at most concurrency at a time; returns [result per item], in order."""
+    if concurrency <= 1 or len(items) <= 1:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(items))) as pool:
+        return [future.result() for future in [pool.submit(work, item) for item in items]]
 
+
+def by_customer(pairs):
+    """[(customer id, x)] grouped per customer (case-insensitively), customers and items in input order."""
+    groups, order = {}, []
+    for customer, item in pairs:
+        key = customer.strip().lower()
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(item)
+    return [groups[key] for key in order]
+
+
+def run_batches(service, journal, requests, options, clock, concurrency=1):
+    """Start every batch, then finish each: all uploads go out before any job is waited for, so the jobs of
+    every customer overlap whatever the concurrency.
+
+    Each phase runs per customer in a pool of `concurrency` workers. One customer's batches stay in one
+    worker, in order: each must see what the one before it registered (match_scope customer), and the
+    journal's per-customer entries are then only ever used by one worker.
     requests: [(params, desired devices)]. Returns ([result per batch, in order], warnings).
     """
     warnings, profile_cache = [], {}
-    runs = [BatchRun(service, journal, params, options, warnings, clock, profile_cache)
-            for params, _desired in requests]
-    started = [run for run, (_params, desired) in zip(runs, requests) if run.attempt(run.start, desired)]
-    for run in started:
-        run.attempt(run.finish)
-    return [run.result for run in runs], warnings
+    runs = [(BatchRun(service, journal, params, options, warnings, clock, profile_cache), desired)
+            for params, desired in requests]
+    groups = by_customer((run.customer, (run, desired)) for run, desired in runs)
+    started = set()
+
+    def start(group):
+        for run, desired in group:
+            if run.attempt(run.start, desired):
+                started.add(id(run))
+
+    def finish(group):
+        for run, _desired in group:
+            if id(run) in started:
+                run.attempt(run.finish)
+    in_pool(concurrency, start, groups)
+    in_pool(concurrency, finish, groups)
+    return [run.result for run, _desired in runs], warnings
 
 
-def read_jobs(service, targets, wait, wait_timeout, poll_interval, clock):
+def read_jobs(service, targets, wait, wait_timeout, poll_interval, clock, concurrency=1):
     """Each job's status and device outcomes, in order; with wait, all of them within one wait_timeout.
 
-    targets: [(customer id, tracking id, extra keys for the result)]. Returns (jobs read, error or None): after
-    an error, the jobs read so far (and for a timeout, that job's last status), so the failure still reports them.
+    targets: [(customer id, tracking id, extra keys for the result)], read by `concurrency` workers. Returns
+    (jobs read, error or None): after an error, the jobs before it (and for a timeout, that job's last
+    status), so the failure still reports them.
     """
     deadline = clock.now() + wait_timeout
-    done = []
-    for customer, tracking_id, extra in targets:
+    failed = threading.Event()  # after a failure, jobs not yet started are not waited for
+
+    def read(target):
+        customer, tracking_id, extra = target
+        if failed.is_set():
+            return None, None
+        try:
+            return read_one(customer, tracking_id, extra)
+        except Exception:
+            failed.set()
+            raise
+
+    def read_one(customer, tracking_id, extra):
         try:
             if wait:
                 body = service.wait_for_job(customer, tracking_id, max(0, deadline - clock.now()),
@@ -586,17 +635,25 @@ def read_jobs(service, targets, wait, wait_timeout, poll_interval, clock):
             else:
                 body = service.job_status(customer, tracking_id)
         except JobTimeoutError as err:
-            done.append(dict(extra, **interpret_job(err.last_status)))
-            return done, err
+            failed.set()
+            return dict(extra, **interpret_job(err.last_status)), err
         except AuthError as err:
-            return done, err
+            failed.set()
+            return None, err
         except PartnerCenterError as err:
+            failed.set()
             if err.status == 404:
                 err = PartnerCenterError("tracking id %s was not found for customer %s (%s)"
                                          % (tracking_id, customer, err), status=err.status, code=err.code,
                                          request_id=err.request_id, correlation_id=err.correlation_id)
+            return None, err
+        return dict(extra, **interpret_job(body)), None
+    done = []
+    for job, err in in_pool(concurrency, read, targets):
+        if job is not None:
+            done.append(job)
+        if err is not None:
             return done, err
-        done.append(dict(extra, **interpret_job(body)))
     return done, None
 
 

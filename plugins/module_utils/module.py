@@ -63,6 +63,7 @@ NUMERIC_RANGES = {
     "timeout": (1, 3600),
     "wait_timeout": (0, 7 * 24 * 3600),
     "poll_interval": (0.1, 3600),
+    "concurrency": (1, 64),
 }
 ERRORS = (PartnerCenterError, AuthError, DeviceValidationError, JournalError)
 
@@ -191,8 +192,16 @@ class PartnerCenterModule(AnsibleModule):
                                    validate_certs=p["validate_certs"], timeout=p["timeout"],
                                    secrets=list(getattr(provider, "secrets", [])), sleep=self.clock.sleep, **kwargs)
 
-    def service(self):
-        return PartnerCenterService(self.client(), clock=self.clock)
+    def service(self, connections=10):
+        return PartnerCenterService(self.client(connections=connections), clock=self.clock)
+
+    def warn_throttled(self, service, result):
+        """Say how long Partner Center's 429s held the run back (workers waited together)."""
+        waited = round(service.client.throttle.waited, 1)
+        result["throttled_seconds"] = waited
+        if waited:
+            self.warn("Partner Center throttled this task (HTTP 429): requests were held back for %.1f s in total, "
+                      "as its Retry-After asked; a lower concurrency may help" % waited)
 
     # ----- errors ----------------------------------------------------------------------------------------
     def fail_from_error(self, err, **result):

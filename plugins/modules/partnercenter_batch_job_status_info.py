@@ -62,6 +62,12 @@ options:
       - Later polls come every quarter of the time waited so far, at most every 30 seconds.
     type: float
     default: 2
+  concurrency:
+    description:
+      - With O(jobs), how many jobs are read (and waited for) at once, from 1 to 64. Results keep the order of
+        O(jobs).
+    type: int
+    default: 8
 seealso:
   - module: partnercenter.autopilot.partnercenter_device_batch
 '''
@@ -196,6 +202,7 @@ def main():
             wait=dict(type="bool", default=False),
             wait_timeout=dict(type="int", default=900),
             poll_interval=dict(type="float", default=2.0),
+            concurrency=dict(type="int", default=8),
         ),
         required_one_of=[("tracking_id", "location", "jobs")],
         mutually_exclusive=[("tracking_id", "location", "jobs"), ("customer_id", "jobs")],
@@ -205,8 +212,9 @@ def main():
     p = module.params
     with module.errors():
         targets = job_requests(p)  # every job checked before the first request
-        service = module.service()
-    jobs, error = read_jobs(service, targets, p["wait"], p["wait_timeout"], p["poll_interval"], module.clock)
+        service = module.service(connections=p["concurrency"])
+    jobs, error = read_jobs(service, targets, p["wait"], p["wait_timeout"], p["poll_interval"], module.clock,
+                            p["concurrency"])
     if error is not None:
         module.fail_from_error(error, **output(p, jobs))
     module.exit_json(changed=False, **output(p, jobs))

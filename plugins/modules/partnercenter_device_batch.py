@@ -190,6 +190,15 @@ options:
       - The result still lists every device's outcome either way.
     type: bool
     default: true
+  concurrency:
+    description:
+      - How many customers are read, planned and uploaded to at once (1 to 64; 1 is one customer after
+        another). One customer's batches always stay in order in one worker.
+      - Waiting does not hold up uploads - every upload goes out before any job is waited for, so the jobs of
+        all customers are processed side by side whatever this is.
+      - Workers share one token and one throttle - a 429's C(Retry-After) holds back every worker.
+    type: int
+    default: 8
   profile:
     description:
       - The Autopilot profile (the name or id of one of the customer's profiles, see
@@ -381,6 +390,11 @@ devices:
     profile_status:
       description: What became of the profile, as in RV(profile_assignments[].status); V(null) without one.
       type: str
+throttled_seconds:
+  description: Seconds during which Partner Center's C(429) answers held the task's requests back.
+  returned: always
+  type: float
+  sample: 0.0
 profile_assigned:
   description: Devices that were assigned their declared profile by this run.
   returned: unless O(batches) is given
@@ -477,6 +491,7 @@ def main():
             fail_on_device_errors=dict(type="bool", default=True),
             journal_path=dict(type="path", fallback=(env_fallback, ["PARTNERCENTER_JOURNAL_PATH"])),
             profile=dict(type="str"),
+            concurrency=dict(type="int", default=8),
         ),
         bulk_options={"devices": "devices_file", "batches": "batches_file"},
         mutually_exclusive=[("devices", "devices_file", "batches", "batches_file"),
@@ -488,21 +503,23 @@ def main():
     p = module.params
     with module.errors():
         requests = batch_requests(p)  # every device of every batch checked before the first request
-        service = module.service()
+        service = module.service(connections=p["concurrency"])
         journal = UploadJournal(p["journal_path"] or default_path(p["token_cache_path"]), service.base_url,
                                 clock=module.clock.now, read_only=module.check_mode)
     options = RunOptions(check_mode=module.check_mode, diff=module._diff, verbose=module._verbosity >= 1)
-    results, warnings = run_batches(service, journal, requests, options, module.clock)
+    results, warnings = run_batches(service, journal, requests, options, module.clock, p["concurrency"])
     for warning in warnings:
         module.warn(warning)
     if p["batches"] is None:
         result = results[0]
+        module.warn_throttled(service, result)
         if result.get("failed"):
             module.fail_json(**result)
         module.exit_json(**result)
     diffs = [r.pop("diff") for r in results if "diff" in r]
     out = dict(changed=any(r["changed"] for r in results), batches=results,
                jobs=[job for r in results for job in r["jobs"]])
+    module.warn_throttled(service, out)
     if diffs:
         out["diff"] = diffs
     failed = [r for r in results if r.get("failed")]

@@ -28,6 +28,23 @@ def emulator(emulator_tls):
 
 
 @pytest.fixture
+def make_emulator(emulator_tls):
+    """make_emulator(**knobs) -> another started emulator (same TLS material), stopped at teardown.
+
+    Knobs are Emulator(...) keywords, e.g. profile="realistic", time_scale=0.1, seed=7, latency=0.3.
+    """
+    started = []
+
+    def _make(**knobs):
+        emu = Emulator(workdir=emulator_tls, reuse_tls=True, **knobs)
+        started.append(emu)
+        return emu.start()
+    yield _make
+    for emu in started:
+        emu.stop()
+
+
+@pytest.fixture
 def pc_env(emulator, tmp_path):
     """Environment variables that point the collection at the emulator, as a user would set them.
 

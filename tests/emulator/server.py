@@ -3,6 +3,12 @@
 It follows shared/partnercenter-api.md, not the collection's code: when the two disagree the client is wrong.
 State lives in memory; jobs advance with wall-clock time; faults are injected per test; every request is
 logged so tests can count writes and read the headers that were sent.
+
+Timing (partnercenter-api.md "Real-world behaviour"): by default the emulator answers at once and never
+throttles. `profile="realistic"` adds heavy-tailed latency, heavy-tailed job durations and throttling per
+partner and per partner + customer pair; `profile="lenient"` keeps the latency and job shapes but neither
+throttles nor hangs. Every knob (see TIMING_DEFAULTS) can be given to Emulator(...), set as an attribute while
+it runs, or passed to configure(); `time_scale` multiplies every duration so tests keep the shapes, faster.
 """
 import base64
 import binascii
@@ -10,13 +16,16 @@ import copy
 import datetime
 import hashlib
 import json
+import math
 import os
+import random
 import re
 import ssl
 import tempfile
 import threading
 import time
 import uuid
+from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -57,6 +66,52 @@ POLICY_SETTINGS = ("none", "remove_oem_preinstalls", "oobe_user_not_local_admin"
 OOBE = "o_o_b_e"  # the only real PolicyCategory, and the only policy key a device carries
 POLICY_COUNT_FIELDS = ("devicesAssignedCount", "devicesAssigned", "both")
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
+
+# ----- timing -------------------------------------------------------------------------------------------------
+# Microsoft publishes no latency or throttle figures for these endpoints; the values below follow what partners
+# report (partnercenter-api.md, "Real-world behaviour"). Every duration here is in real-world seconds and is
+# multiplied by the emulator's time_scale when used.
+WRITE_LATENCY_FACTOR = 8.0 / 3.0    # writes' base latency when write_latency is unset: 0.3 s reads -> 0.8 s
+SLOW_SECONDS = (5.0, 10.0)          # a slow call (share: slow_fraction)
+HANG_SECONDS = (60.0, 90.0)         # a hanging call (share: hang_fraction)
+BEFORE_SHARE = 0.25                 # share of the base latency slept before the request is carried out
+LONG_JOB_SECONDS = (60.0, 600.0)    # a long job (share: long_job_fraction); the published example spans 10 min
+JOB_SIGMA = 0.5                     # other jobs: job_seconds * lognormal(0, JOB_SIGMA), median job_seconds
+QUEUE_SHARE = 0.2                   # share of a drawn job duration spent queued, the rest processing
+THROTTLE_WINDOW = 60.0              # limits count the requests admitted in the last minute (sliding window)
+RETRY_AFTER_SECONDS = (30.0, 60.0)  # a 429's Retry-After, drawn uniformly, rounded up to whole seconds (>= 1)
+TIMING_DEFAULTS = {                 # no profile: today's emulator, no added latency, no throttling
+    "latency": 0.0,                 # base latency of reads (GET on /v1/), seconds
+    "write_latency": None,          # base latency of writes; None: latency * WRITE_LATENCY_FACTOR
+    "token_latency": 0.0,           # base latency of the Entra ID side (token, openid-configuration)
+    "jitter": 0.0,                  # relative spread: a base latency L is drawn uniformly in L * (1 +- jitter)
+    "slow_fraction": 0.0,           # share of reads and writes taking SLOW_SECONDS
+    "hang_fraction": 0.0,           # share of reads and writes taking HANG_SECONDS
+    "job_seconds": None,            # typical job duration; None: each job takes queue_seconds + process_seconds
+    "long_job_fraction": 0.0,       # share of jobs taking LONG_JOB_SECONDS (only with job_seconds)
+    "read_limit_per_minute": None,            # per partner; None or 0: no limit
+    "write_limit_per_minute": None,           # per partner
+    "customer_read_limit_per_minute": None,   # per partner + customer pair
+    "customer_write_limit_per_minute": None,  # per partner + customer pair
+}
+# realistic: reads ~0.3 s, writes ~0.8 s, 3 % of calls 5-10 s, 1 in 1000 hanging 60-90 s, jobs ~3 s with 3 %
+# taking 1-10 minutes. Limits: a single customer's work (a few chunk uploads, a policy or two, an assignment, job
+# polls every few seconds, device listings) stays well below 30 writes and 150 reads a minute; a partner
+# working through hundreds of customers with 8 workers (a customer every ~10 s per worker, 1-3 writes and ~10
+# reads each, so roughly 50-150 writes and 300-500 reads a minute) reaches 100 writes a minute now and then,
+# and 500 reads rarely: writes are throttled sooner than reads, as reported.
+PROFILES = {
+    None: dict(TIMING_DEFAULTS),
+    "realistic": dict(TIMING_DEFAULTS, latency=0.3, token_latency=0.15, jitter=0.4, slow_fraction=0.03,
+                      hang_fraction=0.001, job_seconds=3.0, long_job_fraction=0.03, read_limit_per_minute=500,
+                      write_limit_per_minute=100, customer_read_limit_per_minute=150,
+                      customer_write_limit_per_minute=30),
+}
+# lenient (benchmarks): the same latency and job shapes, no throttling and no hangs.
+PROFILES["lenient"] = dict(PROFILES["realistic"], hang_fraction=0.0, read_limit_per_minute=None,
+                           write_limit_per_minute=None, customer_read_limit_per_minute=None,
+                           customer_write_limit_per_minute=None)
+_UNSET = object()
 
 
 class ApiError(Exception):
@@ -154,7 +209,11 @@ class Emulator:
                  refresh_token=DEMO_REFRESH_TOKEN, client_certificate=None, access_token_lifetime=3600,
                  queue_seconds=0.1, process_seconds=0.2, page_size=100, batch_shape="published",
                  paging_style="both", policy_count_field="devicesAssignedCount", host="127.0.0.1", port=0,
-                 workdir=None, reuse_tls=False):
+                 workdir=None, reuse_tls=False, profile=None, time_scale=1.0, seed=0, latency=_UNSET,
+                 write_latency=_UNSET, token_latency=_UNSET, jitter=_UNSET, slow_fraction=_UNSET,
+                 hang_fraction=_UNSET, job_seconds=_UNSET, long_job_fraction=_UNSET, read_limit_per_minute=_UNSET,
+                 write_limit_per_minute=_UNSET, customer_read_limit_per_minute=_UNSET,
+                 customer_write_limit_per_minute=_UNSET):
         self.tenant_id, self.client_id, self.client_secret = tenant_id, client_id, client_secret
         self.client_certificate = client_certificate  # {"certificate": x509.Certificate} from tls.py
         self.access_token_lifetime = access_token_lifetime
@@ -171,7 +230,137 @@ class Emulator:
         self.tls = None
         self.reuse_tls = reuse_tls  # tests share one CA per session; key generation is the slow part
         self._initial_refresh_token = refresh_token
+        self._rng_lock = threading.Lock()
+        self._wake = threading.Event()  # set by stop(): sleeping handlers answer at once
+        # The timing knobs (TIMING_DEFAULTS), spelled out for readers; configure() below sets them for the profile.
+        self.latency, self.write_latency, self.token_latency, self.jitter = 0.0, None, 0.0, 0.0
+        self.slow_fraction, self.hang_fraction, self.job_seconds, self.long_job_fraction = 0.0, 0.0, None, 0.0
+        self.read_limit_per_minute = self.write_limit_per_minute = None
+        self.customer_read_limit_per_minute = self.customer_write_limit_per_minute = None
+        self._profile = None
+        knobs = dict(latency=latency, write_latency=write_latency, token_latency=token_latency, jitter=jitter,
+                     slow_fraction=slow_fraction, hang_fraction=hang_fraction, job_seconds=job_seconds,
+                     long_job_fraction=long_job_fraction, read_limit_per_minute=read_limit_per_minute,
+                     write_limit_per_minute=write_limit_per_minute,
+                     customer_read_limit_per_minute=customer_read_limit_per_minute,
+                     customer_write_limit_per_minute=customer_write_limit_per_minute)
+        self.time_scale = time_scale
+        self.seed = seed
+        self.configure(profile=profile, **{k: v for k, v in knobs.items() if v is not _UNSET})
         self.reset()
+
+    # ----- timing knobs ------------------------------------------------------------------------------------
+    @property
+    def profile(self):
+        return self._profile
+
+    @profile.setter
+    def profile(self, name):
+        """Setting a profile sets every knob of TIMING_DEFAULTS to its values (time_scale and seed stay)."""
+        if name not in PROFILES:
+            raise ValueError("profile must be one of realistic, lenient or None, not %r" % (name,))
+        for knob, value in PROFILES[name].items():
+            setattr(self, knob, value)
+        self._profile = name
+
+    @property
+    def seed(self):
+        return self._seed
+
+    @seed.setter
+    def seed(self, value):
+        """A new seed starts the draws over: the same seed gives the same latencies, jobs and Retry-After values
+        (in the order requests reach the draws; parallel clients may interleave differently from run to run)."""
+        with self._rng_lock:
+            self._seed = value
+            self._rng = random.Random(value)
+
+    def configure(self, profile=_UNSET, **knobs):
+        """Set timing knobs: the profile first (when given), then the others, so they override it."""
+        unknown = set(knobs) - set(TIMING_DEFAULTS) - {"time_scale", "seed"}
+        if unknown:
+            raise TypeError("unknown timing knob(s): %s" % ", ".join(sorted(unknown)))
+        if profile is not _UNSET:
+            self.profile = profile
+        for knob, value in knobs.items():
+            setattr(self, knob, value)
+        return self.timing()
+
+    def timing(self):
+        """The effective timing settings, in real-world seconds (every duration is multiplied by time_scale)."""
+        info = {"profile": self.profile, "time_scale": self.time_scale, "seed": self.seed}
+        info.update((knob, getattr(self, knob)) for knob in TIMING_DEFAULTS)
+        info.update({"effective_write_latency": round(self._base_latency("write"), 6),
+                     "slow_seconds": list(SLOW_SECONDS), "hang_seconds": list(HANG_SECONDS),
+                     "long_job_seconds": list(LONG_JOB_SECONDS),
+                     "throttle_window_seconds": THROTTLE_WINDOW, "retry_after_seconds": list(RETRY_AFTER_SECONDS),
+                     "before_share": BEFORE_SHARE})
+        return info
+
+    def _base_latency(self, kind):
+        if kind == "write":
+            return self.write_latency if self.write_latency is not None else self.latency * WRITE_LATENCY_FACTOR
+        return self.token_latency if kind == "token" else self.latency
+
+    def draw_latency(self, kind):
+        """Draw one request's latency: (before, after, tail), scaled seconds.
+
+        kind: read | write | token. The base latency L is drawn uniformly in L * (1 +- jitter). Reads and writes
+        are slow (SLOW_SECONDS) with probability slow_fraction and hang (HANG_SECONDS) with hang_fraction; then
+        tail is "slow" or "hang" and the call takes that long in all. `before` (BEFORE_SHARE of the base draw) is
+        slept before the request is carried out, `after` (the rest) once it has been carried out.
+        """
+        scale = self.time_scale
+        with self._rng_lock:
+            base = max(0.0, self._base_latency(kind) * (1.0 + self.jitter * self._rng.uniform(-1.0, 1.0)))
+            tail, total = None, base
+            if kind != "token" and (self.slow_fraction or self.hang_fraction):
+                pick = self._rng.random()
+                if pick < self.hang_fraction:
+                    tail, total = "hang", self._rng.uniform(*HANG_SECONDS)
+                elif pick < self.hang_fraction + self.slow_fraction:
+                    tail, total = "slow", self._rng.uniform(*SLOW_SECONDS)
+        before = min(total, base * BEFORE_SHARE) * scale
+        return before, total * scale - before, tail
+
+    def draw_job_seconds(self):
+        """Draw one job's duration (scaled seconds); only used when job_seconds is set."""
+        with self._rng_lock:
+            if self.long_job_fraction and self._rng.random() < self.long_job_fraction:
+                seconds = self._rng.uniform(*LONG_JOB_SECONDS)
+            else:
+                seconds = self.job_seconds * self._rng.lognormvariate(0.0, JOB_SIGMA)
+        return seconds * self.time_scale
+
+    def draw_retry_after(self):
+        """A 429's Retry-After: RETRY_AFTER_SECONDS scaled, rounded up to whole seconds, at least 1."""
+        with self._rng_lock:
+            seconds = self._rng.uniform(*RETRY_AFTER_SECONDS)
+        return max(1, int(math.ceil(round(seconds * self.time_scale, 9))))
+
+    def _admit(self, kind, customer):
+        """Count a Partner Center request against the throttle limits (call under self.lock).
+
+        Sliding windows of THROTTLE_WINDOW * time_scale per partner and per partner + customer pair, reads and
+        writes apart. Returns None when the request may go on (it is then counted), else the scope that refused
+        it ("partner" or "customer"): a refused request is not counted and does nothing.
+        """
+        now, window = time.time(), THROTTLE_WINDOW * self.time_scale
+        limits = (("partner", (kind,), getattr(self, "%s_limit_per_minute" % kind)),
+                  ("customer", (kind, customer), getattr(self, "customer_%s_limit_per_minute" % kind)))
+        counted = []
+        for scope, key, limit in limits:
+            if not limit or (scope == "customer" and customer is None):
+                continue
+            times = self._windows.setdefault(key, deque())
+            while times and times[0] <= now - window:
+                times.popleft()
+            if len(times) >= limit:
+                return scope
+            counted.append(times)
+        for times in counted:
+            times.append(now)
+        return None
 
     # ----- lifecycle -------------------------------------------------------------------------------------
     def reset(self):
@@ -193,6 +382,7 @@ class Emulator:
             self.mfa_required_refresh_tokens = set()
             self.jobs_never_finish = False
             self.require_user_token_for_create = True
+            self._windows = {}           # throttle key -> deque of admission times
 
     def start(self):
         names = ("ca_path", "cert_path", "key_path")
@@ -206,12 +396,14 @@ class Emulator:
         context.load_cert_chain(self.tls["cert_path"], self.tls["key_path"])
         self._server = _Server((self.host, self.port), _Handler, context, self)
         self.port = self._server.server_address[1]
+        self._wake.clear()
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="pc-emulator", daemon=True)
         self._thread.start()
         return self
 
     def stop(self):
+        self._wake.set()  # handlers sleeping a latency answer now, so server_close() does not wait for them
         if self._server:
             self._server.shutdown()
             self._server.server_close()
@@ -280,6 +472,11 @@ class Emulator:
 
     def token_requests(self):
         return self.requests("POST", r"/oauth2/v2\.0/token$")
+
+    def throttled(self):
+        """Requests answered 429 by the emulator's own throttling (not by injected faults): each entry has
+        throttled=True, retry_after (the header's value) and throttle_scope (partner | customer)."""
+        return [e for e in self.requests() if e.get("throttled")]
 
     def uploaded_devices(self):
         """Every device of every upload the service accepted (202, or applied with the answer lost), in order.
@@ -426,9 +623,12 @@ class Emulator:
         for job in self.jobs.values():
             if job["status"] in ("finished", "finished_with_errors"):
                 continue
-            if now >= job["created"] + self.queue_seconds + self.process_seconds:
+            queued, processing = job.get("queue_for"), job.get("process_for")
+            if queued is None:  # no job_seconds when created: the emulator's fixed times, read now
+                queued, processing = self.queue_seconds * self.time_scale, self.process_seconds * self.time_scale
+            if now >= job["created"] + queued + processing:
                 self._finish(job)
-            elif now >= job["created"] + self.queue_seconds:
+            elif now >= job["created"] + queued:
                 job["status"] = "processing"
                 job["started"] = job["started"] or now
             self._sync_batch_status(job)
@@ -568,7 +768,10 @@ class Emulator:
         tracking_id = str(uuid.uuid4())
         job = {"id": tracking_id, "customer": customer, "batch_id": batch_id, "kind": kind,
                "devices": devices, "created": time.time(), "started": None, "completed": None,
-               "status": "queued", "results": []}
+               "status": "queued", "results": [], "queue_for": None, "process_for": None}
+        if self.job_seconds is not None:  # a duration of its own, drawn once (heavy-tailed, seeded)
+            seconds = self.draw_job_seconds()
+            job["queue_for"], job["process_for"] = seconds * QUEUE_SHARE, seconds * (1.0 - QUEUE_SHARE)
         self.jobs[tracking_id] = job
         if batch_id is not None:
             batch = self.customers[customer]["batches"][batch_id]
@@ -645,21 +848,33 @@ class _Handler(BaseHTTPRequestHandler):
         self.raw_body = self.rfile.read(length) if length else b""
         self.query = parse_qs(split.query)
         self.response_headers = {}
+        self._after = 0.0  # latency still to sleep before the answer goes out (see _send_json)
         if self.decoded_path.startswith("/_emulator/"):
-            return self._control()
+            return self._control()  # control endpoints: no latency, no throttling
+        kind, customer = self._classify()
+        before, after, tail = emu.draw_latency(kind)
         entry = {"time": time.time(), "method": self.command, "path": self.decoded_path, "raw_path": split.path,
                  "query": split.query, "headers": dict(self.headers.items()),
-                 "body": self._parsed_body(), "status": None, "fault": None}
+                 "body": self._parsed_body(), "status": None, "fault": None, "answered": None, "latency": 0.0}
+        if tail:
+            entry["tail"] = tail
         with emu.lock:
             emu.log.append(entry)
             fault = next((f for f in emu.faults if f.matches(self.command, self.decoded_path)), None)
             if fault:
                 fault.hits += 1
                 entry["fault"] = fault.describe()
+        # Latency is slept here, in this handler's thread and outside emu.lock, so many clients are served in
+        # parallel as the real service serves them. A small part (BEFORE_SHARE of the base draw: the way in and
+        # the queue) comes before the request is carried out; the rest, and the whole of a slow or hanging
+        # call's tail, comes after it has been carried out under the lock. A client that gives up on a slow
+        # write has therefore had it applied: the "lost answer" the collection has to survive.
+        self._sleep(before, entry)
+        self._after = after
         if fault and fault.action == "hold":
             fault._released.wait(300)
             if not fault._apply:
-                entry["status"] = "discarded"
+                entry["status"], entry["answered"] = "discarded", time.time()
                 self.close_connection = True
                 return None
         if fault and fault.action == "delay":
@@ -667,6 +882,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault and fault.action == "expire_tokens":
             emu.expire_access_tokens()
         elif fault and fault.action == "drop":
+            entry["answered"] = time.time()
             self.close_connection = True
             return None
         elif fault and fault.action == "status":
@@ -678,6 +894,11 @@ class _Handler(BaseHTTPRequestHandler):
                                                       "error_codes": [90033]}, entry, headers)
             return self._send_error(ApiError(fault.status, fault.code or ("429" if fault.status == 429 else 800003),
                                              fault.description or "Injected fault %d" % fault.status, headers), entry)
+        if kind != "token":  # the Entra ID side is never throttled
+            with emu.lock:
+                scope = emu._admit(kind, customer)
+            if scope:
+                return self._send_throttled(scope, entry)
         try:
             status, body, headers = self._route()
         except ApiError as err:
@@ -687,7 +908,7 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as err:  # pylint: disable=broad-except  # never a traceback page
             return self._send_error(ApiError(500, 800003, "Unexpected error: %s" % type(err).__name__), entry)
         if fault and fault.action == "drop_after_apply":
-            entry["status"], entry["applied"] = "dropped", True
+            entry["status"], entry["applied"], entry["answered"] = "dropped", True, time.time()
             self.close_connection = True
             return None
         if fault and fault.action == "status_after_apply":
@@ -695,6 +916,27 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_error(ApiError(fault.status, fault.code or 800003,
                                              fault.description or "Injected fault %d" % fault.status), entry)
         return self._send_json(status, body, entry, headers)
+
+    def _classify(self):
+        """(read | write | token, customer id in lower case or None) for the latency and the throttle limits."""
+        low = [s.lower() for s in self.segments]
+        if len(low) < 2 or low[1] != "v1":
+            return "token", None  # the Entra ID side (token, openid-configuration) and unknown paths
+        customer = self.segments[3].lower() if len(low) >= 4 and low[2] == "customers" else None
+        return ("write" if self.command in WRITE_METHODS else "read"), customer
+
+    def _sleep(self, seconds, entry):
+        if seconds > 0:
+            self.server.emulator._wake.wait(seconds)
+            entry["latency"] = round(entry["latency"] + seconds, 6)
+
+    def _send_throttled(self, scope, entry):
+        """The gateway's 429: nothing was done; answered without the rest of the latency."""
+        retry_after = self.server.emulator.draw_retry_after()
+        entry.update(throttled=True, retry_after=retry_after, throttle_scope=scope)
+        self._after = 0.0
+        return self._send_json(429, {"statusCode": 429, "message": "Rate limit is exceeded. Try again in %d "
+                                     "seconds." % retry_after}, entry, {"Retry-After": str(retry_after)})
 
     def _parsed_body(self):
         if not self.raw_body:
@@ -721,6 +963,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_json(self, status, body, entry, headers=None):
         data = b"" if body is None else json.dumps(body).encode("utf-8")
         entry["status"] = status
+        after, self._after = self._after, 0.0
+        self._sleep(after, entry)  # outside emu.lock: the request has been carried out already
+        entry["answered"] = time.time()
         try:
             self.send_response(status)
             for k, v in {**self._common_headers(), **(headers or {})}.items():
@@ -1192,6 +1437,10 @@ class _Handler(BaseHTTPRequestHandler):
             if name == "reset" and self.command == "POST":
                 emu.reset()
                 return self._send_json(204, None, entry)
+            if name == "timing" and self.command == "GET":
+                return self._send_json(200, emu.timing(), entry)
+            if name == "timing" and self.command == "POST":  # {"profile": ..., knob: value, ...}
+                return self._send_json(200, emu.configure(**json.loads(self.raw_body or b"{}")), entry)
             if name == "expire-tokens" and self.command == "POST":
                 emu.expire_access_tokens()
                 return self._send_json(204, None, entry)

@@ -649,6 +649,7 @@ def test_command_line_emulator(tmp_path):
                 break
             time.sleep(0.1)
         data = json.loads(info.read_text())
+        assert data["timing"]["profile"] is None and data["timing"]["latency"] == 0  # no profile: no latency
         resp = PerRequestVerify(data["ca_path"]).get(
             data["url"] + "/%s/v2.0/.well-known/openid-configuration" % data["tenant_id"])
         assert resp.json()["token_endpoint"].startswith(data["url"])
@@ -656,6 +657,7 @@ def test_command_line_emulator(tmp_path):
             {"action": "status", "status": 503, "path": "/deviceBatches"}])
         log = PerRequestVerify(data["ca_path"]).get(data["url"] + "/_emulator/log").json()
         assert [e["path"] for e in log] == ["/%s/v2.0/.well-known/openid-configuration" % data["tenant_id"]]
+        assert log[0]["latency"] == 0 and log[0]["answered"] >= log[0]["time"]
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0

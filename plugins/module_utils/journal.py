@@ -88,7 +88,11 @@ class UploadJournal(object):
         directory = os.path.dirname(os.path.abspath(self.path))
         try:
             if not os.path.isdir(directory):
-                os.makedirs(directory, 0o700)
+                try:
+                    os.makedirs(directory, 0o700)
+                except OSError as err:
+                    if err.errno != errno.EEXIST:  # the task's other workers make it at the same moment
+                        raise
             lock = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
         except (IOError, OSError) as err:
             raise JournalError("cannot use the upload journal %s: %s; set journal_path to a writable file"

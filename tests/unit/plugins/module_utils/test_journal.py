@@ -90,3 +90,24 @@ def test_several_processes_writing_at_once_lose_nothing(tmp_path):
         proc.join(60)
     entries = UploadJournal(path, URL).pending(CUSTOMER)
     assert sorted(e["tracking_id"] for e in entries) == sorted("t-%d-%d" % (w, i) for w in range(4) for i in range(25))
+
+
+def test_workers_making_the_journal_directory_at_once_all_succeed(tmp_path):
+    # A fresh AWX container: the default directory does not exist yet and the task's workers all want it.
+    import threading
+    for trial in range(20):
+        path = str(tmp_path / ("fresh-%d" % trial) / "journal.json")
+        errors, barrier = [], threading.Barrier(4)
+
+        def work():
+            barrier.wait()
+            try:
+                UploadJournal(path, "https://example.test").pending("c")
+            except Exception as err:  # pylint: disable=broad-except
+                errors.append(err)
+        threads = [threading.Thread(target=work) for _i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        assert errors == []

@@ -66,6 +66,7 @@ options:
     description:
       - With O(jobs), how many jobs are read (and waited for) at once, from 1 to 64. Results keep the order of
         O(jobs).
+      - Falls back to E(PARTNERCENTER_CONCURRENCY).
     type: int
     default: 8
 seealso:
@@ -175,6 +176,8 @@ job:
 '''
 
 
+from ansible.module_utils.basic import env_fallback
+
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import job_requests
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.engine import read_jobs
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.module import PartnerCenterModule
@@ -202,7 +205,7 @@ def main():
             wait=dict(type="bool", default=False),
             wait_timeout=dict(type="int", default=900),
             poll_interval=dict(type="float", default=2.0),
-            concurrency=dict(type="int", default=8),
+            concurrency=dict(type="int", default=8, fallback=(env_fallback, ["PARTNERCENTER_CONCURRENCY"])),
         ),
         required_one_of=[("tracking_id", "location", "jobs")],
         mutually_exclusive=[("tracking_id", "location", "jobs"), ("customer_id", "jobs")],

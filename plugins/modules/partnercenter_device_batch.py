@@ -197,6 +197,7 @@ options:
       - Waiting does not hold up uploads - every upload goes out before any job is waited for, so the jobs of
         all customers are processed side by side whatever this is.
       - Workers share one token and one throttle - a 429's C(Retry-After) holds back every worker.
+      - Falls back to E(PARTNERCENTER_CONCURRENCY).
     type: int
     default: 8
   profile:
@@ -491,7 +492,7 @@ def main():
             fail_on_device_errors=dict(type="bool", default=True),
             journal_path=dict(type="path", fallback=(env_fallback, ["PARTNERCENTER_JOURNAL_PATH"])),
             profile=dict(type="str"),
-            concurrency=dict(type="int", default=8),
+            concurrency=dict(type="int", default=8, fallback=(env_fallback, ["PARTNERCENTER_CONCURRENCY"])),
         ),
         bulk_options={"devices": "devices_file", "batches": "batches_file"},
         mutually_exclusive=[("devices", "devices_file", "batches", "batches_file"),

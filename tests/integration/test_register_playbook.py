@@ -141,3 +141,20 @@ def test_profiles_and_group_tags_from_the_inventory(emulator, pc_env, tmp_path):
         assert sorted(r["profile_status"] for r in csv.DictReader(handle)) == ["", "already_assigned",
                                                                                "already_assigned",
                                                                                "already_assigned"]
+
+
+def test_profiles_playbook_alone_then_registration_without_the_profile_step(emulator, pc_env, tmp_path):
+    # The AWX workflow for sliced jobs: profiles first, once; the sliced registration skips that step.
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(PROFILE_INVENTORY)
+    (tmp_path / "tagged.csv").write_text(TAGGED_CSV)
+    profiles = run_playbook(os.path.join(ROOT, "playbooks", "profiles.yml"), pc_env, inventory=str(inventory))
+    assert profiles.returncode == 0, profiles.stdout[-3000:]
+    assert [(e["method"], e["path"].rsplit("/", 1)[1]) for e in emulator.writes()] == [("POST", "policies")] * 2
+    emulator.clear_log()
+    register = run_playbook(PLAYBOOK, pc_env, inventory=str(inventory), args=[
+        "-e", "report_dir=%s" % (tmp_path / "reports"), "-e", "register_ensure_profiles=false",
+        "-e", "register_poll_interval=0.2"])
+    assert register.returncode == 0, register.stdout[-3000:]
+    assert not [e for e in emulator.writes() if e["path"].endswith("/policies")]
+    assert len(emulator.policy_list(CUSTOMER)) == 1 and len(emulator.policy_list(CUSTOMER_B)) == 1

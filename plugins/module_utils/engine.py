@@ -46,6 +46,7 @@ class Assignment(object):
         self.desired, self.profile = desired, profile
         self.device_id = found.device_id if found is not None else None
         self.batch_id = found.batch_id if found is not None else None
+        self.current = found.policy_id if found is not None else None  # the profile it carries now
         self.status = self.error_code = self.error_description = None
 
     @staticmethod
@@ -501,6 +502,14 @@ class BatchRun(object):
             self.result["diff"] = dict(before=dict(batch_id=self.batch_id if exists else None, devices=before),
                                        after=dict(batch_id=self.batch_id if exists or to_add else None,
                                                   devices=after))
+            changing = [a for a in self.assignments if a.status is None]
+            if changing:  # which device goes from which profile to which (names where the customer has them)
+                names = dict((p["id"].lower(), p["name"]) for p in self.profile_cache.get(self.customer.lower(), [])
+                             if p["id"])
+                self.result["diff"]["before"]["profiles"] = dict(
+                    (a.desired.label(bare=True), names.get((a.current or "").lower(), a.current)) for a in changing)
+                self.result["diff"]["after"]["profiles"] = dict(
+                    (a.desired.label(bare=True), a.profile["name"]) for a in changing)
         if self.options.check_mode:
             self.result["added"] = [d.identity() for d in to_add]
             self.result["removed"] = [d.identity() for d in to_remove]

@@ -40,6 +40,7 @@ attributes:
     support: full
     description:
       - Before and after lists of device identities (serial numbers or product keys; never hashes).
+      - With O(profile), also each device whose profile changes, with its profile before and after.
       - With O(batches), one diff per batch.
 options:
   customer_id:

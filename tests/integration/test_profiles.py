@@ -112,8 +112,10 @@ def test_registration_assigns_the_batch_profile_once(emulator, run_module):
     emulator.clear_log()
     other = emulator.seed_policy(CUSTOMER, "Frontline", [])
     devices[1]["profile"] = "Frontline"
-    third = run_module(BATCH, batch_args(devices, profile="Kiosk"), check=True).result
+    third = run_module(BATCH, batch_args(devices, profile="Kiosk"), check=True, diff=True).result
     assert third["changed"]
+    assert (third["diff"]["before"]["profiles"], third["diff"]["after"]["profiles"]) == (
+        {"SN-00001": "Kiosk"}, {"SN-00001": "Frontline"})
     assert third["plan"]["would_assign"] == [{"serial_number": "SN-00001", "product_key": None}]
     assert writes(emulator) == []
     third = run_module(BATCH, batch_args(devices, profile="Kiosk")).result

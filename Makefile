@@ -106,6 +106,12 @@ bench: collection
 	$(PY) -m tests.benchmarks.bench_many_customers --customers 100 --devices 100 --job-seconds 60 2>&1 \
 		| tee $(BENCH_OUT)/many_customers.out
 	$(PY) -m tests.benchmarks.bench_uri_baseline --devices 1000 2>&1 | tee $(BENCH_OUT)/uri_baseline.out
+	$(PY) -m tests.benchmarks.bench_first_registration_latency --devices 5000 --repeat 3 2>&1 \
+		| tee $(BENCH_OUT)/first_registration_latency.out
+	$(PY) -m tests.benchmarks.bench_noop_customers_latency --customers 100 --devices 100 --repeat 3 2>&1 \
+		| tee $(BENCH_OUT)/noop_customers_latency.out
+	$(PY) -m tests.benchmarks.bench_customers_latency --customers 500 --devices 20 2>&1 \
+		| tee $(BENCH_OUT)/customers_latency.out
 	$(MAKE) --no-print-directory bench-summary
 
 bench-summary:

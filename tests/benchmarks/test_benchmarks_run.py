@@ -44,6 +44,12 @@ def assert_target_lines(name, out):
     ("bench_many_customers", ["--customers", "3", "--devices", "5", "--job-seconds", "2"],
      {"token requests:": "1", "batch-creating POSTs:": "3"}),
     ("bench_uri_baseline", ["--devices", "8"], {}),
+    # The benchmarks at real-world latency, with every latency and job shrunk 100-fold (time_scale 0.01).
+    ("bench_customers_latency", ["--customers", "3", "--devices", "4", "--time-scale", "0.01"], {}),
+    ("bench_first_registration_latency", ["--devices", "620", "--repeat", "1", "--time-scale", "0.01"],
+     {"same requests in the same order:": "yes"}),
+    ("bench_noop_customers_latency", ["--customers", "3", "--devices", "5", "--repeat", "1", "--time-scale", "0.01"],
+     {"writes during the re-runs:": "0"}),
 ])
 def test_benchmark_runs(name, args, checks):
     out = bench(name, *args)
@@ -54,5 +60,15 @@ def test_benchmark_runs(name, args, checks):
         assert "(2 writes, 620 devices uploaded)" in out, out  # two chunks, each device once
     if name == "bench_many_customers":
         assert re.search(r"^devices uploaded / twice: +15 / 0$", out, re.M), out
+    if name == "bench_customers_latency":
+        # Three runs (lenient at concurrency 8 and 1, realistic): each creates every batch once with one token,
+        # uploads no device twice and registers each once.
+        assert len(re.findall(r"^batch-creating POSTs: +3 accepted", out, re.M)) == 3, out
+        assert len(re.findall(r"^token requests: +1$", out, re.M)) == 3, out
+        assert len(re.findall(r"^devices uploaded / twice: +12 / 0$", out, re.M)) == 3, out
+        assert len(re.findall(r"^every device registered once: +yes \(12 registered\)$", out, re.M)) == 3, out
+        assert len(re.findall(r"^module result: +ok, 3 batches, 0 failed, 12 devices added", out, re.M)) == 3, out
+    if name == "bench_first_registration_latency":
+        assert "(2 writes, 620 devices uploaded)" in out, out
     if name == "bench_uri_baseline":
         assert re.search(r"collection, re-run: .*\(0 writes\)", out) and "(8 devices registered)" in out, out

@@ -20,7 +20,8 @@ def batches():
 def run(tmp_path, env, name):
     play = tmp_path / ("%s.yml" % name)
     play.write_text(MODULE_PLAY.format(module="partnercenter.autopilot.partnercenter_device_batch",
-                                       args=json.dumps({"batches": batches(), "poll_interval": 0.5})))
+                                       args=json.dumps({"batches": batches(), "poll_interval": 0.5,
+                                                        "concurrency": 8})))
     result_path = tmp_path / ("%s.json" % name)
     extra = tmp_path / ("%s-vars.json" % name)
     extra.write_text(json.dumps({"result_path": str(result_path)}))

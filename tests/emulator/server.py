@@ -27,7 +27,7 @@ import time
 import uuid
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
@@ -40,6 +40,9 @@ DEMO_CLIENT_SECRET = "emulator-client-secret-Zq8~not-a-real-secret"
 DEMO_REFRESH_TOKEN = "emulator-refresh-token-0.AXkA-not-a-real-token"
 PC_SCOPE_USER = "https://api.partnercenter.microsoft.com/user_impersonation"
 PC_SCOPE_APP = "https://api.partnercenter.microsoft.com/.default"
+# Who "signs in" at the authorize endpoint (the first-time consent): an admin agent of the partner tenant, with MFA.
+SIGNIN_USER = {"username": "admin@partner.example", "oid": "11111111-2222-3333-4444-555555555555"}
+CODE_LIFETIME = 600  # seconds an authorization code can be redeemed (Entra ID: about 10 minutes)
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 IDENTITY_FIELDS = ("HardwareHash", "ProductKey", "SerialNumber", "OemManufacturerName", "ModelName")
 ALLOWED_COMBINATIONS = [
@@ -217,6 +220,11 @@ class Emulator:
         self.tenant_id, self.client_id, self.client_secret = tenant_id, client_id, client_secret
         self.client_certificate = client_certificate  # {"certificate": x509.Certificate} from tls.py
         self.access_token_lifetime = access_token_lifetime
+        # The first-time consent: the user a sign-in at /authorize ends as, the app registration's Web redirect
+        # URIs (http://localhost matches any port, as in Entra ID), and how long a code lives.
+        self.signin_user = dict(SIGNIN_USER)
+        self.redirect_uris = ["http://localhost"]
+        self.code_lifetime = CODE_LIFETIME
         self.queue_seconds, self.process_seconds = queue_seconds, process_seconds
         self.page_size, self.batch_shape, self.paging_style = page_size, batch_shape, paging_style
         # The published examples say devicesAssigned, the tables, OpenAPI and both SDKs devicesAssignedCount
@@ -380,6 +388,8 @@ class Emulator:
             self.unknown_product_keys = set()
             self.unrelated_customers = set()  # no reseller relationship: 403 20002
             self.mfa_required_refresh_tokens = set()
+            self.auth_codes = {}         # authorization code -> what its sign-in asked for and who signed in
+            self.signin_error = None     # (error, description): the sign-in ends with this error redirect
             self.jobs_never_finish = False
             self.require_user_token_for_create = True
             self._windows = {}           # throttle key -> deque of admission times
@@ -1013,6 +1023,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._openid(seg[0])
         if len(seg) == 4 and low[1:] == ["oauth2", "v2.0", "token"] and method == "POST":
             return self._token(seg[0])
+        if len(seg) == 4 and low[1:] == ["oauth2", "v2.0", "authorize"] and method == "GET":
+            return self._authorize_endpoint(seg[0])
         if len(seg) >= 4 and low[0] == "v1" and low[1] == "customers":
             customer = seg[2]
             rest = low[3:]
@@ -1066,6 +1078,7 @@ class _Handler(BaseHTTPRequestHandler):
             "issuer": "%s/%s/v2.0" % (emu.url, emu.tenant_id),
             "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt"],
             "response_types_supported": ["code", "id_token", "code id_token"],
+            "code_challenge_methods_supported": ["S256"],
         }, {}
 
     def _token(self, tenant):
@@ -1104,7 +1117,10 @@ class _Handler(BaseHTTPRequestHandler):
                 if PC_SCOPE_USER not in scopes:
                     raise TokenError(400, "invalid_scope", "AADSTS70011: The provided request must include a "
                                      "'scope' input parameter for Partner Center.", [70011])
-                return 200, self._issue(form, "user", refresh=True), {}
+                return 200, self._issue(form, "user", refresh=True, user=info.get("user")), {}
+            if grant == "authorization_code":
+                info = self._redeem_code(form)
+                return 200, self._issue(form, "user", refresh=True, user=info["user"], nonce=info["nonce"]), {}
         raise TokenError(400, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant "
                          "type '%s'." % grant, [70003])
 
@@ -1152,7 +1168,98 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         return True
 
-    def _issue(self, form, kind, refresh):
+    def _redeem_code(self, form):
+        """The authorization_code grant's checks: a code of this app, used once, in time, for the same
+        redirect_uri, with the PKCE verifier whose S256 is the challenge of the sign-in. Call with emu.lock."""
+        emu = self.server.emulator
+        info = emu.auth_codes.get(form.get("code") or "")
+        if info is None or info["client_id"] != form.get("client_id"):
+            raise TokenError(400, "invalid_grant", "AADSTS70000: The provided value for the 'code' parameter is not "
+                             "valid.", [70000])
+        if info["used"]:
+            raise TokenError(400, "invalid_grant", "AADSTS54005: OAuth2 Authorization code was already redeemed, "
+                             "please retry with a new valid code or use an existing refresh token.", [54005])
+        if info["expires"] <= time.time():
+            raise TokenError(400, "invalid_grant", "AADSTS70008: The provided authorization code or refresh token "
+                             "has expired due to inactivity. Send a new interactive authorization request for this "
+                             "user and resource.", [70008])
+        if form.get("redirect_uri") != info["redirect_uri"]:
+            raise TokenError(400, "invalid_grant", "AADSTS500112: The reply address '%s' does not match the reply "
+                             "address '%s' provided when requesting Authorization code."
+                             % (form.get("redirect_uri"), info["redirect_uri"]), [500112])
+        verifier = (form.get("code_verifier") or "").encode("utf-8")
+        if _b64url(hashlib.sha256(verifier).digest()) != info["challenge"]:
+            raise TokenError(400, "invalid_grant", "AADSTS501481: The Code_Verifier does not match the "
+                             "code_challenge supplied in the authorization request.", [501481])
+        info["used"] = True
+        return info
+
+    def _redirect_registered(self, redirect_uri):
+        emu = self.server.emulator
+        asked = urlsplit(redirect_uri)
+        for registered in emu.redirect_uris:
+            known = urlsplit(registered)
+            if redirect_uri == registered:
+                return True
+            # Entra ID lets a registered http://localhost redirect URI match any port.
+            if (known.scheme, known.hostname, known.port) == ("http", "localhost", None) and \
+                    (asked.scheme, asked.hostname) == ("http", "localhost") and \
+                    (asked.path or "/") == (known.path or "/"):
+                return True
+        return False
+
+    def _authorize_endpoint(self, tenant):
+        """Where the browser goes to sign in. The emulator has no sign-in page: emu.signin_user signs in (with MFA)
+        and consents at once, and the answer is how a browser sign-in ends - a redirect to redirect_uri with
+        code and state, or with the error emu.signin_error names. Requests that cannot be redirected (unknown
+        tenant, app or redirect URI) are answered 400, where Entra ID shows an error page."""
+        emu = self.server.emulator
+        q = dict((k, v[-1]) for k, v in self.query.items())
+        if tenant.lower() != emu.tenant_id.lower():
+            raise TokenError(400, "invalid_tenant", "AADSTS90002: Tenant '%s' not found." % tenant, [90002])
+        if q.get("client_id") != emu.client_id:
+            raise TokenError(400, "unauthorized_client", "AADSTS700016: Application with identifier '%s' was not "
+                             "found in the directory." % q.get("client_id"), [700016])
+        redirect_uri = q.get("redirect_uri") or ""
+        if not self._redirect_registered(redirect_uri):
+            raise TokenError(400, "invalid_request", "AADSTS50011: The redirect URI '%s' specified in the request "
+                             "does not match the redirect URIs configured for the application '%s'."
+                             % (redirect_uri, emu.client_id), [50011])
+
+        def back(**params):
+            if "state" in q:
+                params["state"] = q["state"]
+            query = urlencode([(k, v) for k, v in params.items() if v is not None])
+            return 302, None, {"Location": redirect_uri + ("&" if "?" in redirect_uri else "?") + query}
+
+        if q.get("response_type") != "code":
+            return back(error="unsupported_response_type", error_description="AADSTS700054: response_type '%s' is "
+                        "not enabled for the application." % q.get("response_type"))
+        scopes = set((q.get("scope") or "").split())
+        if PC_SCOPE_USER not in scopes:
+            return back(error="invalid_scope", error_description="AADSTS70011: The provided request must include a "
+                        "'scope' input parameter for Partner Center.")
+        if not q.get("code_challenge") or q.get("code_challenge_method") != "S256":
+            return back(error="invalid_request", error_description="AADSTS9002325: Proof Key for Code Exchange is "
+                        "required: send code_challenge with code_challenge_method S256.")
+        with emu.lock:
+            if emu.signin_error:
+                error, description = emu.signin_error
+                return back(error=error, error_description=description)
+            code = "emu-code-" + _b64url(uuid.uuid4().bytes + uuid.uuid4().bytes)
+            emu.auth_codes[code] = {"client_id": emu.client_id, "redirect_uri": redirect_uri,
+                                    "challenge": q["code_challenge"], "nonce": q.get("nonce"), "scopes": scopes,
+                                    "user": dict(emu.signin_user), "expires": time.time() + emu.code_lifetime,
+                                    "used": False}
+            user = emu.signin_user
+        client_info = None
+        if q.get("client_info") == "1":
+            client_info = _b64url(json.dumps({"uid": user["oid"], "utid": emu.tenant_id}).encode())
+        return back(code=code, client_info=client_info, session_state=str(uuid.uuid4()))
+
+    def _issue(self, form, kind, refresh, user=None, nonce=None):
+        """A token answer; with refresh, a rotated refresh token and an ID token of user (emu.signin_user when
+        not given) carrying the sign-in's nonce when there was one."""
         emu = self.server.emulator
         access = "emu-at-" + _b64url(uuid.uuid4().bytes + uuid.uuid4().bytes)
         emu.access_tokens[access] = {"expires": time.time() + emu.access_token_lifetime, "kind": kind}
@@ -1160,14 +1267,17 @@ class _Handler(BaseHTTPRequestHandler):
                 "ext_expires_in": emu.access_token_lifetime, "access_token": access,
                 "scope": PC_SCOPE_USER if kind == "user" else PC_SCOPE_APP}
         if refresh:
+            user = user or dict(emu.signin_user)
             rotated = "emu-rt-" + _b64url(uuid.uuid4().bytes * 2)
-            emu.refresh_tokens[rotated] = {"expired": False}
+            emu.refresh_tokens[rotated] = {"expired": False, "user": user}
             body["refresh_token"] = rotated
             now = int(time.time())
-            oid = "11111111-2222-3333-4444-555555555555"
+            oid = user["oid"]
             claims = {"aud": emu.client_id, "iss": "%s/%s/v2.0" % (emu.url, emu.tenant_id), "iat": now,
                       "nbf": now, "exp": now + 3600, "oid": oid, "sub": "emulator-admin-agent",
-                      "tid": emu.tenant_id, "preferred_username": "admin@partner.example", "ver": "2.0"}
+                      "tid": emu.tenant_id, "preferred_username": user["username"], "ver": "2.0"}
+            if nonce:
+                claims["nonce"] = nonce
             body["id_token"] = "%s.%s." % (_b64url(b'{"alg":"none","typ":"JWT"}'),
                                            _b64url(json.dumps(claims).encode()))
             if form.get("client_info") == "1":

@@ -163,3 +163,27 @@ def test_token_example(emulator, pc_env, example_dir):
     assert len(emulator.token_requests()) == 1
     cache = home / ".cache" / "partnercenter" / "token-cache.json"
     assert cache.exists() and oct(cache.stat().st_mode & 0o777) == "0o600"
+
+
+def test_consent_examples(emulator, pc_env, example_dir):
+    # The browser step is a lookup the test supplies as consent_redirect_url (the examples' prompt is then
+    # skipped): it opens the address the start example returned and gives back the address it lands on.
+    home = example_dir[0] / "home"
+    home.mkdir()
+    script = example_dir[0] / "browser.py"
+    script.write_text("import sys, requests\n"
+                      "print(requests.get(sys.argv[1], verify=sys.argv[2], allow_redirects=False).headers['Location'])\n")
+    env = dict(pc_env, HOME=str(home))
+    del env["PARTNERCENTER_REFRESH_TOKEN"]
+    _proc, got = run(example_dir, "partnercenter_consent", env, {
+        "vault_partner_tenant_id": emulator.tenant_id, "vault_app_id": emulator.client_id,
+        "vault_app_secret": emulator.client_secret,
+        "test_browser": "%s %s" % (sys.executable, script), "test_ca": emulator.ca_path,
+        "consent_redirect_url": "{{ lookup('ansible.builtin.pipe', test_browser ~ ' ' ~ "
+                                "(consent.authorization_url | quote) ~ ' ' ~ test_ca) }}"}, report=True)
+    assert got["landed"].get("skipped") and got["signed_in"]["username"] == "admin@partner.example"
+    cache = home / ".cache" / "partnercenter" / "token-cache.json"
+    assert oct(cache.stat().st_mode & 0o777) == "0o600" and not os.path.exists(got["consent"]["flow_path"])
+    # The token example then read the access token the consent wrote: no token request of its own.
+    assert [e["body"]["grant_type"] for e in emulator.token_requests()] == ["authorization_code"]
+    assert got["pc_token"]["access_token"] in cache.read_text()

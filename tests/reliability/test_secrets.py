@@ -1,6 +1,7 @@
 """No secret in output, logs, results or errors: every playbook at -vvvv with ANSIBLE_DEBUG=1 and a log file."""
 import json
 import os
+import re
 import stat
 
 import pytest
@@ -137,3 +138,61 @@ def test_validate_certs_false_warns(emulator, run_module, pc_env):
     env = dict(pc_env, PARTNERCENTER_CA_PATH="", PARTNERCENTER_VALIDATE_CERTS="false")
     r = run_module("partnercenter.autopilot.partnercenter_device_batch_info", {"customer_id": CUSTOMER}, env=env).result
     assert not r.get("failed") and any("validate_certs is false" in w for w in r["warnings"])
+
+
+COMPLETE_AGAIN = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Complete the sign-in with the address already used
+      partnercenter.autopilot.partnercenter_consent:
+        state: complete
+        client_secret: "{{ lookup('ansible.builtin.env', 'PC_SECRET') }}"
+        redirect_url: "{{ lookup('ansible.builtin.env', 'PC_LANDED') }}"
+"""
+
+
+def test_consent_leaks_no_code_verifier_or_token(emulator, pc_env, tmp_path):
+    """playbooks/consent.yml at -vvvv with ANSIBLE_DEBUG=1, the secret given as a variable and the address typed
+    into the prompt; then its failures: a lost answer, the used code tried again, a stale address typed."""
+    from tests.integration.test_consent import run_consent_in_terminal  # pylint: disable=import-outside-toplevel
+    env = env_for(pc_env, tmp_path, PARTNERCENTER_REFRESH_TOKEN="", PARTNERCENTER_CLIENT_SECRET="",
+                  ANSIBLE_DEBUG="1", ANSIBLE_KEEP_REMOTE_FILES="0")
+    secret_vars = tmp_path / "secret-vars.json"
+    secret_vars.write_text(json.dumps({"partnercenter_client_secret": emulator.client_secret}))
+    texts = {}
+
+    def consent(name, landed=None):
+        log = tmp_path / ("%s.log" % name)
+        rc, shown, typed = run_consent_in_terminal(emulator, dict(env, ANSIBLE_LOG_PATH=str(log)), landed=landed,
+                                                   args=["-vvvv", "-e", "@%s" % secret_vars])
+        texts.update({name + " output": shown, name + " log": log.read_text() if log.exists() else ""})
+        return rc, shown, typed
+
+    rc, shown, landed = consent("consent")
+    assert rc == 0 and "Signed in as" in shown, shown[-3000:]
+    # ANSIBLE_DEBUG's lines ("<pid> <time>: ...") in the terminal, and the log file written.
+    assert len(re.findall(r"\d+ \d+\.\d+: ", texts["consent output"])) > 100 and "Signed in as" in texts["consent log"]
+    cache = env["PARTNERCENTER_TOKEN_CACHE_PATH"]
+    with open(cache) as handle:
+        id_tokens = [e["secret"] for e in json.load(handle)["IdToken"].values()]
+
+    # The answer to the next exchange is lost after the code was used; the same address then meets a used code.
+    emulator.add_fault("drop_after_apply", method="POST", path=r"/oauth2/v2\.0/token$")
+    rc, shown, lost = consent("lost")
+    assert rc != 0 and "cannot exchange the code" in shown
+    play = tmp_path / "again.yml"
+    play.write_text(COMPLETE_AGAIN)
+    proc, out = run_logged(str(play), dict(env, PC_SECRET=emulator.client_secret, PC_LANDED=lost), tmp_path,
+                           "used", inventory=None)
+    assert proc.returncode != 0 and "AADSTS54005" in proc.stdout
+    texts.update(out)
+    rc, shown, _typed = consent("stale", landed=landed)  # a new start, the first sign-in's address typed
+    assert rc != 0 and "state mismatch" in shown
+
+    exchanges = [e["body"] for e in emulator.token_requests() if e["body"]["grant_type"] == "authorization_code"]
+    assert len(exchanges) == 3
+    secrets = secrets_of(emulator, [b["code"] for b in exchanges] + [b["code_verifier"] for b in exchanges]
+                         + list(emulator.auth_codes) + id_tokens)
+    assert scan(texts, secrets) == []
+    assert stat.S_IMODE(os.stat(cache).st_mode) == 0o600

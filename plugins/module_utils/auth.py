@@ -154,6 +154,14 @@ def _refusal(result, what="the token request", hints=AADSTS_HINTS):
     return text
 
 
+def _missing_app(tenant_id, client_id, client_secret, client_certificate_path):
+    """The names of the app's missing credentials (every flow needs them)."""
+    missing = [name for name, value in (("tenant_id", tenant_id), ("client_id", client_id)) if not value]
+    if not client_secret and not client_certificate_path:
+        missing.append("client_secret or client_certificate_path")
+    return missing
+
+
 def _credential(client_secret, client_certificate_path, client_certificate_thumbprint, secrets):
     """msal's client_credential; the private key, when there is one, joins secrets (redacted from messages)."""
     if client_certificate_path:
@@ -219,9 +227,7 @@ class MsalTokenProvider(object):
         msal = import_msal()
         if not msal:
             raise AuthError("the Python library msal is required")
-        missing = [name for name, value in (("tenant_id", tenant_id), ("client_id", client_id)) if not value]
-        if not client_secret and not client_certificate_path:
-            missing.append("client_secret or client_certificate_path")
+        missing = _missing_app(tenant_id, client_id, client_secret, client_certificate_path)
         self.cache = msal.SerializableTokenCache()
         if token_cache_path and os.path.exists(token_cache_path):
             try:
@@ -339,9 +345,8 @@ class _ConsentClient(object):
     def __init__(self, p):
         if not import_msal():
             raise AuthError("the Python library msal is required on the controller")
-        missing = [name for name in ("tenant_id", "client_id") if not p.get(name)]
-        if not p.get("client_secret") and not p.get("client_certificate_path"):
-            missing.append("client_secret or client_certificate_path")
+        missing = _missing_app(p.get("tenant_id"), p.get("client_id"), p.get("client_secret"),
+                               p.get("client_certificate_path"))
         if not p.get("token_cache_path"):
             missing.append("token_cache_path (the file the tokens are written to, which later runs read)")
         if missing:

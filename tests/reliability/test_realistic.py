@@ -38,8 +38,8 @@ def test_two_hundred_customers_converge_under_realistic_latency_and_throttling(m
     assert not first.get("failed"), first.get("msg")
     assert all(r["changed"] and r["job_status"] == "finished" for r in first["batches"])
     for index, customer in enumerate(CUSTOMERS):
-        assert sorted(d["serialNumber"] for d in emu.batch_devices(customer)) == ["RL-%03d-0" % index,
-                                                                                 "RL-%03d-1" % index]
+        expected = ["RL-%03d-0" % index, "RL-%03d-1" % index]
+        assert sorted(d["serialNumber"] for d in emu.batch_devices(customer)) == expected
     duplicates = dict((k, n) for k, n in upload_counts(emu).items() if n > 1)
     assert not duplicates, duplicates
     creates = [e for e in emu.writes() if e["method"] == "POST" and e["path"].endswith("/deviceBatches")

@@ -44,6 +44,17 @@ test: sanity-matrix units lint docs compat pytest mutants
 pytest: collection
 	$(PY) -m pytest -q tests
 
+# The report's browser test (tests/integration/test_report_browser.py) needs Debian's chromium: installed when
+# missing, as root (CI runs as root); anyone else is told to install it.
+.PHONY: chromium
+pytest: chromium
+chromium:
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+			echo "make: the browser test needs Debian's chromium: run apt-get install chromium as root" >&2; exit 1; \
+		fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 # Each "exactly once" guard removed in turn, from a copy of the code: the tests must fail (tools/mutants.py).
 mutants: collection
 	$(PY) tools/mutants.py

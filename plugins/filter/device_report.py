@@ -27,6 +27,8 @@ description:
     C(profile_status) of the device's entry in C(devices). A device whose profile assignment failed keeps its
     registration outcome; its C(line) names the profile failure. Results without these keys (no profile, or
     from an older version of the module) give empty profile columns.
+  - With O(customer_names), each row carries its customer's display name, which its C(line) shows in place of
+    the customer id.
   - Building the rows in Python keeps a report of ten thousand devices to a fraction of a second.
 options:
   _input:
@@ -45,6 +47,12 @@ options:
     description: Whether the play runs in check mode (devices to add are then reported as C(would_add)).
     type: bool
     default: false
+  customer_names:
+    description:
+      - Display names by customer id, for example from the inventory's C(partnercenter_customer_name) host
+        variables. Customer ids are matched case-insensitively.
+    type: dict
+    default: {}
 '''
 
 EXAMPLES = r'''
@@ -55,6 +63,12 @@ EXAMPLES = r'''
 - name: One row per device of looped uploads (wait=false) and the status task that waited for their jobs
   ansible.builtin.set_fact:
     rows: "{{ uploads.results | partnercenter.autopilot.device_report(waited.jobs | default([]), ansible_check_mode) }}"
+
+- name: Rows that name each customer
+  ansible.builtin.set_fact:
+    rows: >-
+      {{ uploads.batches | partnercenter.autopilot.device_report(
+           customer_names={'3f2504e0-4f89-11d3-9a0c-0305e82c3301': 'Contoso Ltd'}) }}
 '''
 
 RETURN = r'''
@@ -65,6 +79,9 @@ _value:
   contains:
     customer_id:
       description: The customer.
+      type: str
+    customer_name:
+      description: The customer's display name from O(customer_names), or an empty string.
       type: str
     batch_id:
       description: The batch.
@@ -105,7 +122,8 @@ _value:
         string.
       type: str
     line:
-      description: The row as one line of text; a failed profile assignment is appended.
+      description: The row as one line of text (the customer's name, else its id, then the batch and the device);
+        a failed profile assignment is appended.
       type: str
 '''
 
@@ -117,9 +135,11 @@ def _profile_error(assignment):
     return description or explanation or assignment.get("error_code") or ""
 
 
-def _row(res, dev, outcome, status, explanation, error_code=None, error_description=None, assignment=None):
+def _row(res, dev, outcome, status, explanation, error_code=None, error_description=None, assignment=None,
+         names=None):
     item = res.get("item") or res  # a loop result holds its batch in item
     customer, batch = item.get("customer_id", ""), item.get("batch_id", "")
+    customer_name = (names or {}).get(str(customer).strip().lower(), "")
     serial, key = (dev.get("serial_number") or "", dev.get("product_key") or "") if dev else ("", "")
     name = serial or key or ("hash-only device" if dev else "")
     if error_description:
@@ -134,11 +154,12 @@ def _row(res, dev, outcome, status, explanation, error_code=None, error_descript
     profile_error = _profile_error(assignment) if profile_status == "failed" else ""
     if profile_status == "failed":
         detail += "; profile %s: failed%s" % (profile, " - " + profile_error if profile_error else "")
-    return {"customer_id": customer, "batch_id": batch, "serial_number": serial, "product_key": key,
+    return {"customer_id": customer, "customer_name": customer_name, "batch_id": batch, "serial_number": serial,
+            "product_key": key,
             "outcome": outcome, "status": status, "error_code": error_code or "",
             "error_description": error_description or "", "explanation": explanation or "",
             "profile": str(profile), "profile_status": str(profile_status), "profile_error": profile_error,
-            "line": "%s / %s%s: %s%s" % (customer, batch, " " + name if name else "",
+            "line": "%s / %s%s: %s%s" % (customer_name or customer, batch, " " + name if name else "",
                                          outcome.replace("_", " "), detail)}
 
 
@@ -167,7 +188,14 @@ def _assignment(assignments, dev):
     return None
 
 
-def device_report(results, jobs=None, check_mode=False):
+def _names(customer_names):
+    """Display names by lower-cased customer id; empty names are left out."""
+    return dict((str(customer).strip().lower(), str(name).strip()) for customer, name in (customer_names or {}).items()
+                if name is not None and str(name).strip())
+
+
+def device_report(results, jobs=None, check_mode=False, customer_names=None):
+    names = _names(customer_names)
     by_batch = {}
     for job in jobs or []:
         by_batch.setdefault((job.get("customer_id"), job.get("batch_id")), []).append(job)
@@ -176,7 +204,7 @@ def device_report(results, jobs=None, check_mode=False):
         item = res.get("item") or res
         assignments = _assignments(res)
         if res.get("failed"):
-            rows.append(_row(res, None, "failed", "error", res.get("msg") or "failed"))
+            rows.append(_row(res, None, "failed", "error", res.get("msg") or "failed", names=names))
         # Outcomes the upload waited for itself, then those of the jobs waited for in another task.
         outcomes = list(res.get("devices") or [])
         for job in by_batch.get((item.get("customer_id"), item.get("batch_id")), []):
@@ -185,24 +213,25 @@ def device_report(results, jobs=None, check_mode=False):
         for dev in res.get("already_present") or []:
             if _identity(dev) not in reported:
                 rows.append(_row(res, dev, "already_present", "finished", "already registered",
-                                 assignment=_assignment(assignments, dev)))
+                                 assignment=_assignment(assignments, dev), names=names))
         shown = set()
         for dev in outcomes:  # the first outcome of a device wins
             if _identity(dev) in shown:
                 continue
             shown.add(_identity(dev))
             rows.append(_row(res, dev, dev.get("outcome"), dev.get("status"), dev.get("explanation"),
-                             dev.get("error_code"), dev.get("error_description"), _assignment(assignments, dev)))
+                             dev.get("error_code"), dev.get("error_description"), _assignment(assignments, dev),
+                             names=names))
         for dev in res.get("added") or []:
             if _identity(dev) in reported:
                 continue
             if check_mode:
                 rows.append(_row(res, dev, "would_add", "not sent", "would be added",
-                                 assignment=_assignment(assignments, dev)))
+                                 assignment=_assignment(assignments, dev), names=names))
             else:
                 rows.append(_row(res, dev, "registered", "finished",
                                  "found registered after an upload whose answer was lost",
-                                 assignment=_assignment(assignments, dev)))
+                                 assignment=_assignment(assignments, dev), names=names))
     return rows
 
 

@@ -11,6 +11,7 @@ from ansible_collections.partnercenter.autopilot.plugins.filter.device_batches i
 from ansible_collections.partnercenter.autopilot.plugins.filter.device_report import device_report
 from ansible_collections.partnercenter.autopilot.plugins.filter.device_report_csv import device_report_csv
 from ansible_collections.partnercenter.autopilot.plugins.filter.device_report_html import device_report_html
+from ansible_collections.partnercenter.autopilot.plugins.filter.device_summary import device_summary
 
 C1 = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
 C2 = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
@@ -282,13 +283,29 @@ def test_device_report_csv_quotes_every_field_and_round_trips():
              "outcome": "failed", "status": "error", "error_code": None, "error_description": "",
              "explanation": "line one\nline two", "line": "not a column"}]
     text = device_report_csv(rows)
-    assert text.splitlines()[0] == ('"customer_id","batch_id","serial_number","product_key","outcome","status",'
-                                    '"error_code","error_description","explanation","profile","profile_status"')
-    parsed = list(csv.DictReader(io.StringIO(text)))
-    # A row without the profile keys (built by an older device_report) gives empty profile columns.
-    assert parsed == [{"customer_id": C1, "batch_id": "b, 1", "serial_number": 'S"1', "product_key": "",
-                       "outcome": "failed", "status": "error", "error_code": "", "error_description": "",
-                       "explanation": "line one\nline two", "profile": "", "profile_status": ""}]
+    # A byte order mark, so spreadsheets read UTF-8; the columns always all present, in this order.
+    assert text.startswith("\ufeff") and text[1:].splitlines()[0] == (
+        '"customer_name","customer_id","batch_id","serial_number","product_key","outcome","status","error_code",'
+        '"error_description","explanation","profile","profile_status","profile_error"')
+    parsed = list(csv.DictReader(io.StringIO(text[1:])))
+    # A row without the newer keys (built by an older device_report) gives empty columns.
+    assert parsed == [{"customer_name": "", "customer_id": C1, "batch_id": "b, 1", "serial_number": 'S"1',
+                       "product_key": "", "outcome": "failed", "status": "error", "error_code": "",
+                       "error_description": "", "explanation": "line one\nline two", "profile": "",
+                       "profile_status": "", "profile_error": ""}]
+    assert not device_report_csv(rows, bom=False).startswith("\ufeff")
+
+
+def test_device_report_csv_rows_in_a_stable_order_with_customer_names():
+    res = [upload(C2, "b2", already=["S9"]), upload(C1, "b1", already=["S2", "S1"]), upload(C1, "a0", already=["S5"])]
+    rows = device_report(res, customer_names={C1.upper(): "Contoso \u00e9t\u00e9", C2: " "})
+    text = device_report_csv(rows)
+    parsed = list(csv.DictReader(io.StringIO(text.encode("utf-8").decode("utf-8-sig"))))
+    # Sorted by customer id, batch, serial number and product key, whatever order the results came in.
+    assert [(r["customer_id"], r["batch_id"], r["serial_number"], r["customer_name"]) for r in parsed] == [
+        (C1, "a0", "S5", "Contoso \u00e9t\u00e9"), (C1, "b1", "S1", "Contoso \u00e9t\u00e9"),
+        (C1, "b1", "S2", "Contoso \u00e9t\u00e9"), (C2, "b2", "S9", "")]
+    assert device_report_csv(list(reversed(rows))) == text
 
 
 def test_device_report_html_escapes_counts_and_puts_failures_first():
@@ -299,16 +316,56 @@ def test_device_report_html_escapes_counts_and_puts_failures_first():
              "explanation": "<script>alert(1)</script>", "line": "y"},
             {"customer_id": C2, "batch_id": "b2", "serial_number": "S3", "product_key": "", "outcome": "already_present",
              "status": "finished", "error_code": "", "error_description": "", "explanation": "", "line": "z"}]
-    page = device_report_html(rows)
+    page = device_report_html(rows, run_at="2026-11-27 06:14:03 UTC", service="https://pc.example/<x>")
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
-    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert page.count("<script>") == 1 and "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # only the page's own
     assert "<td>b&lt;1&gt;</td><td>S&amp;2</td><td></td>" in page  # None is an empty cell, not "None"
     assert "ZtdDeviceAssignedToOtherTenant (808)" in page
-    for label, count in (("devices", 3), ("registered", 1), ("already present", 1), ("failed", 1), ("pending", 0)):
-        assert ">%s: %d</span>" % (label, count) in page
-    body = page.split("<tbody>")[1]
+    assert ("Run <time>2026-11-27 06:14:03 UTC</time> &middot; against <code>https://pc.example/&lt;x&gt;</code> "
+            "&middot; 3 devices of 2 customers in 3 batches") in page
+    for key, count in (("all", 3), ("registered", 1), ("already_present", 1), ("failed", 1), ("pending", 0)):
+        assert 'data-count="%s">%d</b>' % (key, count) in page
+    assert '<button type="button" data-k="failed" class="bad">' in page  # red only when there are some
+    assert '<button type="button" data-k="pending">' in page
+    assert "batches failed" not in page and "would add" not in page and "profile" not in page.split("<body>")[1]
+    body = page.split('<table id="devices">')[1]
     assert body.index("S&amp;2") < body.index("S1") < body.index("S3")
-    assert page.count("<tr class=") == 3
+    assert body.count("<tr class=") == 3
+    assert '<tr class="failed" data-k="failed attention" data-c="%s" data-r="1">' % C1 in body
+    # Offline and mailable: nothing loaded from elsewhere.
+    assert "default-src 'none'" in page and " src=" not in page and "<link" not in page
+
+
+def test_device_report_html_customers_names_filters_and_failed_batches():
+    res = [upload(C1, "b1", already=["S1", "S2"]), upload(C2, "b2", failed="403: no relationship"),
+           upload(C2, "b3", already=["S3"])]
+    res[0]["devices"] = [outcome("S4", "pending")]
+    page = device_report_html(device_report(res, customer_names={C1: "Contoso <Ltd>"}))
+    customers = page.split('<table id="customers">')[1].split("</table>")[0]
+    assert "<th>customer</th><th>customer id</th><th>batches</th><th>devices</th><th>batches failed</th>" in customers
+    # Customers with problems first, by name: Contoso's pending device and the other customer's failed batch.
+    assert customers.index("Contoso &lt;Ltd&gt;") < customers.index(C2)
+    assert ('<tr data-c="%s"><td></td><td>%s</td><td class="n">2</td><td class="n">1</td>'
+            '<td class="n bad">1</td>' % (C2, C2)) in customers
+    assert 'data-count="all">4</b>' in page and 'data-count="batch_failed">1</b>' in page
+    assert "3 devices of 2 customers" not in page and "4 devices of 2 customers in 3 batches" in page
+    options = page.split('<select id="outcome-filter">')[1].split("</select>")[0]
+    assert options == ('<option value="">all outcomes</option><option value="attention">needs attention</option>'
+                       '<option value="batch_failed">batch failed</option><option value="pending">pending</option>'
+                       '<option value="already_present">already present</option>')
+    choices = page.split('<select id="customer-filter">')[1].split("</select>")[0]
+    assert ('<option value="%s">%s</option>' % (C2, C2)) in choices and ">Contoso &lt;Ltd&gt;</option>" in choices
+    devices = page.split('<table id="devices">')[1]
+    assert devices.index("batch failed") < devices.index(">pending<") < devices.index(">already present<")
+    assert '<td title="%s">%s</td><td>b2</td><td></td><td></td><td>batch failed</td>' % (C2, C2) in devices
+    assert '<td title="Contoso &lt;Ltd&gt; (%s)">Contoso &lt;Ltd&gt;</td>' % C1 in devices
+
+
+def test_device_report_html_in_check_mode():
+    page = device_report_html(device_report([upload(C1, "b1", added=["S1"], already=["S0"])], [], True),
+                              check_mode=True)
+    assert "Check mode: nothing was sent to Partner Center" in page
+    assert 'data-count="would_add">1</b>' in page and "<th>would add</th>" in page
 
 
 def assignment(serial, status, profile="Kiosk", description=None, product_key=None):
@@ -412,19 +469,68 @@ def test_device_report_html_shows_and_escapes_profiles():
            "profile_assignments": [assignment("S1", "assigned", "<b>Kiosk</b>"),
                                    assignment("S2", "failed", "<b>Kiosk</b>", "<i>Nope</i>")]}
     page = device_report_html(device_report([res]))
-    assert "<b>" not in page and "<i>" not in page
-    assert "<th>profile</th><th>profile status</th></tr>" in page
+    assert "<b>Kiosk" not in page and "<i>" not in page
+    assert ('<button type="button">profile</button></th><th scope="col"><button type="button">profile status'
+            in page)
     assert "<td>&lt;b&gt;Kiosk&lt;/b&gt;</td><td>assigned</td></tr>" in page
     assert ('<td>&lt;b&gt;Kiosk&lt;/b&gt;</td><td class="profile-failed">failed - &lt;i&gt;Nope&lt;/i&gt; '
             '(check the profile)</td></tr>') in page
     assert "<td></td><td></td></tr>" in page  # S3 and S4: no profile
-    assert ">profiles assigned: 1</span>" in page and ">profiles failed: 1</span>" in page
-    body = page.split("<tbody>")[1]
+    assert 'data-count="profile_assigned">1</b>' in page and 'data-count="profile_failed">1</b>' in page
+    assert "<th>profile failed</th>" in page
+    body = page.split('<table id="devices">')[1]
     # Failed devices first, then failed profile assignments, then pending, then registered.
     assert body.index(">S4<") < body.index(">S2<") < body.index(">S3<") < body.index(">S1<")
+    assert 'data-k="registered profile_failed attention"' in body
 
 
-def test_device_report_html_without_profiles_has_no_profile_counts():
+def test_device_report_html_without_profiles_has_no_profile_columns():
     page = device_report_html(device_report([upload(C1, "b1", already=["S0"])]))
-    assert "profiles assigned" not in page and "<td>S0</td><td></td><td>already_present</td>" in page
-    assert "<td></td><td></td></tr>" in page
+    assert "profile" not in page.split("<body>")[1].split("<script>")[0]
+    assert "<td>S0</td><td></td><td>already present</td><td></td><td>already registered</td></tr>" in page
+
+
+def test_device_report_names_customers_in_rows_and_lines():
+    res = [upload(C1, "b1", already=["S0"]), upload(C2, "b2", failed="403: no relationship")]
+    rows = device_report(res, customer_names={C1.upper() + " ": "Contoso", C2: None})
+    assert [(r["customer_id"], r["customer_name"], r["line"]) for r in rows] == [
+        (C1, "Contoso", "Contoso / b1 S0: already present"),
+        (C2, "", "%s / b2: failed - 403: no relationship" % C2)]
+    assert device_report(res)[0]["customer_name"] == ""
+
+
+def summary_rows():
+    res = [upload(C1, "b1", already=["S0"]), upload(C2, "b2", failed="403: no relationship")]
+    res[0]["devices"] = [outcome("S1", "registered"), outcome("S2", "failed", "ZtdDeviceAssignedToOtherTenant"),
+                         outcome("S3", "pending")]
+    res[0]["profile_assignments"] = [assignment("S1", "assigned"), assignment("S0", "failed", description="Nope")]
+    calm = [upload("c%02d" % i, "b", already=["X%d" % i]) for i in range(12)]
+    return device_report(res + calm, customer_names={C1: "Contoso"})
+
+
+def test_device_summary_counts_customers_and_names_every_problem():
+    lines = device_summary(summary_rows(), report="reports/autopilot-report.html", limit=3)
+    assert lines == [
+        "16 devices of 14 customers: 1 failed, 1 pending, 1 registered, 13 already present; 1 batch failed",
+        "profiles of 2 devices: 1 failed, 1 assigned",
+        "per customer:",
+        "  Contoso (%s): 4 devices - 1 failed, 1 pending, 1 registered, 1 already present" % C1,
+        "  %s: 1 batch failed" % C2,
+        "  c00: 1 device - 1 already present",
+        "  c01: 1 device - 1 already present",
+        "  c02: 1 device - 1 already present",
+        "  ... and 9 more customers without a failed or pending device (every customer at -v and in the report)",
+        "failed or needing attention (4):",
+        "  %s / b2: failed - 403: no relationship" % C2,
+        "  Contoso / b1 S2: failed - ZtdDeviceAssignedToOtherTenant (ask the other partner)",
+        "  Contoso / b1 S0: already present; profile Kiosk: failed - Nope (check the profile)",
+        "  Contoso / b1 S3: pending",
+        "report: reports/autopilot-report.html"]
+
+
+def test_device_summary_lists_every_customer_with_limit_0_and_says_check_mode():
+    lines = device_summary(summary_rows(), limit=0, check_mode=True)
+    assert lines[0].endswith(" (check mode: nothing was sent)")
+    assert sum(1 for line in lines if line.startswith("  c")) == 12 and not any("more customers" in l for l in lines)
+    assert not lines[-1].startswith("report:")
+    assert device_summary([]) == ["0 devices of 0 customers: 0 failed"]

@@ -104,7 +104,7 @@ docs: collection .venv-lint/.installed
 collection-tarball: .venv-lint/.installed
 	$(LINT_BIN)/ansible-galaxy collection build --force --output-path .build/dist .
 
-# Performance figures (not part of make test; about 15 minutes): see docs/performance.md.
+# Performance figures (not part of make test; about 70 minutes): see docs/performance.md.
 # Every benchmark runs even when one fails (no pipefail: tee's status counts), so one miss does not hide the
 # others' figures; bench-summary then writes the table into docs/performance.md and fails on any missed target
 # or any target part no benchmark reported. make bench-summary alone redoes that from the saved outputs.

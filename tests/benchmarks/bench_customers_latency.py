@@ -106,6 +106,8 @@ def run_once(emu, args, tmp, vars_file, profile, concurrency, memory=None):
     expected = sorted("SN-%03d-%04d" % (c, d) for c in range(args.customers) for d in range(args.devices))
     registered = sorted(d["serialNumber"] for c in range(args.customers) for d in emu.batch_devices(customer_id(c)))
     late = timeline.seen_late(entries, jobs)
+    # Jobs are waited for once every upload is in (by design): lateness counted from then shows workers held up.
+    held = timeline.seen_late(entries, jobs, since=last_upload)
     long_jobs = [j for j in jobs if j[3] >= 60 * args.time_scale]
     api = [e for e in entries if e["path"].startswith("/v1/")]
     return dict(
@@ -121,6 +123,8 @@ def run_once(emu, args, tmp, vars_file, profile, concurrency, memory=None):
         jobs=len(jobs), longest_job=max(j[3] for j in jobs) if jobs else 0.0, long_jobs=len(long_jobs),
         last_job_seen_late=late.get(max(jobs, key=lambda j: j[2])[0]) if jobs else None,
         seen_late_max=max(late.values()) if late else 0.0,
+        held_minute=len([v for v in held.values() if v > 60 * args.time_scale]),
+        held_max=max(held.values()) if held else 0.0,
         in_flight_uploading=timeline.in_flight(entries, first, last_upload),
         idle_uploading=timeline.idle(entries, first, last_upload), idle_total=timeline.idle(entries, first, last),
         service_seconds=sum(timeline.answered(e) - e["time"] for e in entries),
@@ -148,6 +152,9 @@ def report(run, args):
     print("job status polls:               %d; a job's end seen at most %.1f s late, the last job's %s"
           % (run["polls"], run["seen_late_max"], "%.1f s late" % run["last_job_seen_late"]
              if run["last_job_seen_late"] is not None else "never"))
+    print("once every upload was in:       %d jobs already ended were read finished more than %g s later, one "
+          "%.1f s later (a worker waits for its customer's jobs in turn)"
+          % (run["held_minute"], 60 * args.time_scale, run["held_max"]))
     print("jobs:                           %d, longest %.0f s, %d of 60 s or more"
           % (run["jobs"], run["longest_job"], run["long_jobs"]))
     print("throttled (429):                %d requests (%d writes); module throttled_seconds %s"

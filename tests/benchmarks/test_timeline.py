@@ -34,3 +34,10 @@ def test_seen_late_counts_from_the_jobs_end_to_the_first_read_after_it():
            entry(1.0, 1.2, path=path + "j2")]
     late = timeline.seen_late(log, [("j1", 0.0, 5.0, 5.0), ("j2", 0.0, 3.0, 3.0)])
     assert late == {"j1": pytest.approx(1.4)}  # j2 was never read after its end
+
+
+def test_seen_late_since_counts_from_the_later_of_the_end_and_since():
+    path = "/v1/customers/c/batchJobStatus/"
+    log = [entry(10.0, 10.5, path=path + "j1"), entry(30.0, 30.5, path=path + "j2")]
+    late = timeline.seen_late(log, [("j1", 0.0, 2.0, 2.0), ("j2", 0.0, 12.0, 12.0)], since=10.0)
+    assert late == {"j1": pytest.approx(0.5), "j2": pytest.approx(18.5)}

@@ -72,16 +72,17 @@ def idle(entries, start, end):
     return (end - start) - covered
 
 
-def seen_late(entries, jobs, path_part="/batchJobStatus/"):
-    """{tracking id: seconds from the job's end until an answer read it finished} for the jobs read after
-    their end (a status read taken up at or after the end sees it finished)."""
+def seen_late(entries, jobs, since=None, path_part="/batchJobStatus/"):
+    """{tracking id: seconds from the job's end (or `since`, when later) until an answer read it finished} for
+    the jobs read after that moment (a status read taken up at or after the job's end sees it finished)."""
     reads = {}
     for entry in entries:
         if entry["method"] == "GET" and path_part in entry["path"]:
             reads.setdefault(entry["path"].rsplit("/", 1)[-1], []).append(entry)
     late = {}
     for tracking_id, _created, end, _duration in jobs:
-        after = [answered(e) for e in reads.get(tracking_id, []) if e["time"] >= end]
+        start = end if since is None else max(end, since)
+        after = [answered(e) for e in reads.get(tracking_id, []) if e["time"] >= start]
         if after:
-            late[tracking_id] = min(after) - end
+            late[tracking_id] = min(after) - start
     return late

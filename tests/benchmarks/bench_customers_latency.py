@@ -142,8 +142,8 @@ def report(run, args):
     print("time beyond the job time:       %.1f s" % a["beyond"])
     print("requests:                       %d (%d to /v1/); %d slow (5-10 s), %d hanging (60-90 s)"
           % (run["requests"], run["api_requests"], run["slow"], run["hung"]))
-    print("requests in flight, uploading:  %.2f on average (concurrency %d)" % (run["in_flight_uploading"],
-                                                                              run["concurrency"]))
+    print("requests in flight, uploading:  %.2f on average (concurrency %d)"
+          % (run["in_flight_uploading"], run["concurrency"]))
     print("no request in flight:           %.1f s while uploading, %.1f s in all (the module's own work, "
           "connecting, sending)" % (run["idle_uploading"], run["idle_total"]))
     print("token requests:                 %d" % run["tokens"])
@@ -160,13 +160,13 @@ def report(run, args):
     print("throttled (429):                %d requests (%d writes); module throttled_seconds %s"
           % (run["throttled"], run["throttled_writes"], m["throttled_seconds"]))
     print("devices uploaded / twice:       %d / %d" % (run["uploaded"], run["uploaded_twice"]))
-    print("every device registered once:   %s (%d registered)" % ("yes" if run["registered_once"] else "no",
-                                                                   run["registered"]))
+    print("every device registered once:   %s (%d registered)"
+          % ("yes" if run["registered_once"] else "no", run["registered"]))
     print("module result:                  %s, %d batches, %d failed, %d devices added%s"
           % ("failed: " + m["msg"][:300] if m["failed"] else "ok", m["batches"], m["batches_failed"], m["added"],
              "; warnings: " + " | ".join(w[:200] for w in m["warnings"]) if m["warnings"] else ""))
-    print("module process peak RSS:        %.0f MiB (%d module process)" % (run["peak_rss"] / 2.0 ** 20,
-                                                                              run["module_processes"]))
+    print("module process peak RSS:        %.0f MiB (%d module process)"
+          % (run["peak_rss"] / 2.0 ** 20, run["module_processes"]))
 
 
 def main():

@@ -103,8 +103,8 @@ def main():
           % (floor, len(floor_log), service_seconds(floor_log)))
     print("playbook with the module:       %.3f s, %d requests (%d writes, %d devices uploaded), %.3f s inside the "
           "emulator" % (with_module, len(module_log), writes, uploaded, service_seconds(module_log)))
-    print("same requests in the same order: %s%s" % ("yes" if same else "no",
-                                                      "" if same else " (module: %s)" % shape(module_log)))
+    print("same requests in the same order: %s%s"
+          % ("yes" if same else "no", "" if same else " (module: %s)" % shape(module_log)))
     print("slow calls (5-10 s) among them: %d%s" % (len(slow), " (requests %s)" % ", ".join(
         "%d %s" % (i + 1, module_log[i]["method"]) for i in slow) if slow else ""))
     print("same playbook, no-op task:      %.3f s" % noop)

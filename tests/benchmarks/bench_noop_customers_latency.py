@@ -106,8 +106,8 @@ def main():
         noop = median_time(lambda: run_play(NOOP_TASK, vars_file, env), args.repeat)
     cost = with_module - noop
     print("customers x devices:            %d x %d registered (4 KB hashes in the input), concurrency %d, "
-          "profile lenient, seed %d, time_scale %g" % (args.customers, args.devices, args.concurrency, args.seed,
-                                                      args.time_scale))
+          "profile lenient, seed %d, time_scale %g"
+          % (args.customers, args.devices, args.concurrency, args.seed, args.time_scale))
     for name, log in (("floor (requests, threads)", floor_log), ("module", module_log)):
         first, last = span(log)
         print("%-31s %d requests (last round) in %.3f s of log, %.2f in flight on average, none for %.3f s; "

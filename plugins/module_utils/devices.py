@@ -324,7 +324,8 @@ class Plan(object):
         return bool(self.to_add or self.to_remove)
 
 
-def _index(registered):
+def index_registered(registered):
+    """Registered devices by normalised product key and serial number, for find_registered."""
     by_key = {}
     for dev in registered:
         if dev.product_key:
@@ -352,7 +353,7 @@ def plan(desired, registered, batch_id=None, purge=False):
 
     registered may span the whole customer (match_scope customer); purge only ever removes devices of batch_id.
     """
-    index = _index(registered)
+    index = index_registered(registered)
     to_add, present, unverifiable, matched = [], [], [], set()
     for device in desired:
         found = find_registered(device, index)
@@ -371,7 +372,7 @@ def plan(desired, registered, batch_id=None, purge=False):
 
 def plan_removal(desired, registered):
     """state=absent: the registered devices that match the listed ones."""
-    index = _index(registered)
+    index = index_registered(registered)
     out, seen = [], set()
     for device in desired:
         found = find_registered(device, index)

@@ -17,8 +17,8 @@ from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth impor
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import (
     OutcomeUnknownError, PartnerCenterError)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
-    BUSY_STATUSES, FINAL_JOB_STATUSES, Device, chunks, failure_message, interpret_job, lower_keys, plan,
-    plan_removal)
+    BUSY_STATUSES, FINAL_JOB_STATUSES, Device, chunks, failure_message, find_registered, index_registered,
+    interpret_job, lower_keys, plan, plan_removal)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.journal import (
     JournalError, device_count, devices_of)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.profiles import (
@@ -56,9 +56,10 @@ class Assignment(object):
     def key(self):
         return self.key_of(self.desired.serial_number, self.desired.product_key)
 
-    def locate(self, registered):
-        """Take the service id from the registered device that this one is; False when none is."""
-        found = next((r for r in registered if self.desired.matches(r)), None)
+    def locate(self, index):
+        """Take the service id from the registered device that this one is (index: index_registered of the
+        registered devices); False when none is."""
+        found = find_registered(self.desired, index)
         if found is not None:
             self.device_id, self.batch_id = found.device_id, found.batch_id
         return found is not None
@@ -390,10 +391,11 @@ class BatchRun(object):
         registered = [Device(serial_number=o["serial_number"], product_key=o["product_key"], device_id=o["device_id"],
                              batch_id=self.batch_id)
                       for o in self.result["devices"] if o["outcome"] == "registered" and o["device_id"]]
-        missing = [a for a in items if not a.locate(registered)]
+        index = index_registered(registered)
+        missing = [a for a in items if not a.locate(index)]
         if missing and self.batch_id in self.service_batches():
-            listed = [Device.from_api(item, self.batch_id)
-                      for item in self.service.list_devices(self.customer, self.batch_id)]
+            listed = index_registered([Device.from_api(item, self.batch_id)
+                                       for item in self.service.list_devices(self.customer, self.batch_id)])
             missing = [a for a in missing if not a.locate(listed)]
         for item in missing:
             item.status = "not_registered"

@@ -15,7 +15,7 @@ import time
 import traceback
 import uuid
 
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 REQUESTS_IMPORT_ERROR = None
 try:
@@ -358,9 +358,12 @@ class PartnerCenterClient(object):
 
     def _error_fields(self, response, method, path, request_id):
         body = self._body(response)
+        # The published body is {code, description}; throttling answers {statusCode, message}.
         code = body.get("code")
+        if code is None:
+            code = body.get("statuscode")
         return {"status": response.status_code, "code": None if code is None else str(code),
-                "description": body.get("description"), "method": method, "path": path,
+                "description": body.get("description") or body.get("message"), "method": method, "path": path,
                 "request_id": response.headers.get("MS-RequestId") or request_id,
                 "correlation_id": response.headers.get("MS-CorrelationId") or self.correlation_id}
 
@@ -397,10 +400,14 @@ class PartnerCenterClient(object):
         return self.request("GET", path, customer_id=customer_id).json()
 
     def get_all(self, path, customer_id=None):
-        """Every item of a collection, following continuation tokens to the end."""
-        items, token, seen = [], None, set()
+        """Every item of a collection, following the service's paging to the end.
+
+        A page links the next one by a top-level continuationToken (sent back in MS-ContinuationToken) and/or
+        links.next; the link is followed as given - its URI with its own query (the service answered with
+        ?seekOperation=Next) and its headers - and a link without a token is followed too.
+        """
+        items, headers, seen = [], None, set()
         while True:
-            headers = {"MS-ContinuationToken": token} if token else None
             body = self.request("GET", path, headers=headers, customer_id=customer_id).json()
             if isinstance(body, list):
                 # The REST reference types some collections as a bare array (the examples and SDKs wrap them):
@@ -408,18 +415,35 @@ class PartnerCenterClient(object):
                 return items + body
             body = lower_keys(body)
             items.extend(body.get("items") or [])
+            nxt = lower_keys(lower_keys(body.get("links")).get("next"))
+            headers = {}
+            for header in nxt.get("headers") or []:
+                header = lower_keys(header)
+                if header.get("key") and header.get("value") is not None:
+                    headers[str(header["key"])] = str(header["value"])
             token = body.get("continuationtoken")
-            if not token:
-                nxt = lower_keys(lower_keys(body.get("links")).get("next"))
-                for header in nxt.get("headers") or []:
-                    header = lower_keys(header)
-                    if str(header.get("key", "")).lower() == "ms-continuationtoken":
-                        token = header.get("value")
-            if not token:
+            if token and not any(k.lower() == "ms-continuationtoken" for k in headers):
+                headers["MS-ContinuationToken"] = str(token)
+            if not nxt.get("uri") and not headers:
                 return items
-            if token in seen:
+            if nxt.get("uri"):
+                path = self.link_path(nxt["uri"])
+            step = (path, tuple(sorted(headers.items())))
+            if step in seen:
                 raise PartnerCenterError("Partner Center returned the same continuation token twice for %s" % path)
-            seen.add(token)
+            seen.add(step)
+
+    def link_path(self, uri):
+        """The path (with its query) a link of the service names: absolute, or relative with or without /v1."""
+        parts = urlsplit(uri)
+        if parts.netloc and parts.netloc.lower() != urlsplit(self.base_url).netloc.lower():
+            # The token goes wherever the link points: only to the service it came from.
+            raise PartnerCenterError("Partner Center linked the next page to another host (%s); not followed"
+                                     % parts.netloc)
+        path = parts.path if parts.path.startswith("/") else "/" + parts.path
+        if not path.lower().startswith("/v1/"):
+            path = "/v1" + path
+        return path + ("?" + parts.query if parts.query else "")
 
     def send_accepted(self, method, path, json_body, customer_id=None, on_attempt=None):
         """A write the service answers 202 + Location: {location, tracking_id}."""

@@ -44,7 +44,12 @@ MAX_REPORTED_ERRORS = 50
 
 FINAL_JOB_STATUSES = ("finished", "finished_with_errors")
 BUSY_STATUSES = ("queued", "processing")
+# Every status the service publishes (jobs and devices); anything else is reported as it came, never waited on.
+KNOWN_STATUSES = ("unknown",) + BUSY_STATUSES + FINAL_JOB_STATUSES + ("in-progress",)
 ALREADY_PRESENT = ("ZtdDeviceAlreadyAssigned",)
+# The codes Microsoft publishes with their names (support article "Error 806 or 808 when you import Windows
+# Autopilot device CSV files"): a result may carry the code without any description, so the code decides first.
+CODE_NAMES = {"806": "ZtdDeviceAlreadyAssigned", "808": "ZtdDeviceAssignedToOtherTenant"}
 EXPLANATIONS = {
     "ZtdDeviceAlreadyAssigned": "already registered to this customer; counted as present",
     "ZtdDeviceAssignedToOtherTenant": "registered to another tenant: that tenant or the OEM must deregister it "
@@ -75,6 +80,15 @@ def lower_keys(mapping):
     if not isinstance(mapping, dict):
         return {}
     return dict((k.lower(), v) for k, v in mapping.items() if isinstance(k, str))
+
+
+def status_of(value):
+    """A status as the collection compares it: the service writes finished_with_errors, the .NET SDK reads
+    FinishedWithErrors too; None when there is none."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", value.strip())
+    return text.replace(" ", "_").lower()
 
 
 def _norm(value):
@@ -165,11 +179,14 @@ class Device(object):
 
 
 def oobe_policy_id(policies):
-    """The Autopilot profile (o_o_b_e policy) id in a listed device's `policies` key/value pairs, or None."""
+    """The Autopilot profile (o_o_b_e policy) in a listed device's `policies` key/value pairs, or None: the
+    profile's id as published, or its name as the service answered in recorded sessions (profiles.carries)."""
     for pair in policies if isinstance(policies, list) else []:
         pair = lower_keys(pair)
-        if pair.get("key") == "o_o_b_e":
-            return pair.get("value") or None
+        # o_o_b_e as published; OOBE as the .NET enum is named
+        if str(pair.get("key") or "").replace("_", "").lower() == "oobe":
+            value = pair.get("value")
+            return value.strip() if isinstance(value, str) and value.strip() else None
     return None
 
 
@@ -382,21 +399,30 @@ def plan_removal(desired, registered):
     return out
 
 
-def explain(description):
-    if not description:
-        return None
-    return EXPLANATIONS.get(description, "the service reported %s" % description)
+def error_name(code, description):
+    """The published name of a device error: from its code when the code is published, else its description."""
+    return CODE_NAMES.get(code) or description or None
+
+
+def explain(description, code=None):
+    name = error_name(code, description)
+    if not name:
+        return "the service reported error code %s" % code if code else None
+    return EXPLANATIONS.get(name, "the service reported %s" % name)
 
 
 def device_outcome(status_item):
-    """One entry of a job's devicesStatus, in the collection's snake_case form."""
+    """One entry of a job's devicesStatus, in the collection's snake_case form: classified by errorCode first,
+    then errorDescription (either may be missing or null), then the device's status."""
     lowered = lower_keys(status_item)
     description = lowered.get("errordescription") or None
     code = lowered.get("errorcode")
-    status = lowered.get("status") or "unknown"
-    if description in ALREADY_PRESENT:
+    code = None if code is None or str(code).strip() in ("", "0") else str(code).strip()
+    status = status_of(lowered.get("status")) or "unknown"
+    name = error_name(code, description)
+    if name in ALREADY_PRESENT:
         outcome = "already_present"
-    elif description or status == "finished_with_errors":
+    elif name or code or status == "finished_with_errors":
         outcome = "failed"
     elif status == "finished":
         outcome = "registered"
@@ -407,9 +433,9 @@ def device_outcome(status_item):
         "product_key": lowered.get("productkey"),
         "device_id": lowered.get("deviceid"),
         "status": status,
-        "error_code": None if code is None else str(code),
+        "error_code": code,
         "error_description": description,
-        "explanation": explain(description),
+        "explanation": explain(description, code),
         "outcome": outcome,
     }
 
@@ -420,7 +446,7 @@ def interpret_job(job):
     devices = [device_outcome(d) for d in lowered.get("devicesstatus") or []]
     return {
         "tracking_id": lowered.get("batchtrackingid"),
-        "status": lowered.get("status") or "unknown",
+        "status": job_status_of(lowered.get("status")),
         "started_time": lowered.get("startedtime"),
         "completed_time": lowered.get("completedtime"),
         "devices": devices,
@@ -430,6 +456,15 @@ def interpret_job(job):
     }
 
 
+def job_status_of(value):
+    """A job's status: one of KNOWN_STATUSES, or the raw value when the service sent one the collection does not
+    know (reported as it came, so a user can look it up)."""
+    status = status_of(value)
+    if status is None:
+        return "unknown"
+    return status if status in KNOWN_STATUSES else value
+
+
 def failure_message(outcomes):
     """One line per failed device, naming it and what to do."""
     lines = []
@@ -437,9 +472,9 @@ def failure_message(outcomes):
         if item["outcome"] != "failed":
             continue
         who = item["serial_number"] or item["product_key"] or item.get("device_id") or "a hash-only device"
-        lines.append("%s: %s (%s%s)" % (who, item["explanation"] or "failed", item["error_description"] or
-                                        item["status"], ", code %s" % item["error_code"] if item["error_code"]
-                                        else ""))
+        lines.append("%s: %s (%s%s)" % (who, item["explanation"] or "failed",
+                                        error_name(item["error_code"], item["error_description"]) or item["status"],
+                                        ", code %s" % item["error_code"] if item["error_code"] else ""))
     return "; ".join(lines)
 
 
@@ -566,8 +601,11 @@ def parse_location(location):
 def batch_view(item):
     """A DeviceBatch of the listing (published or SDK shape)."""
     lowered = lower_keys(item)
-    return dict(id=lowered.get("id"), status=lowered.get("status"), creation_date=lowered.get("creationdate"),
-                devices_count=lowered.get("devicescount"))
+    count = lowered.get("devicescount")
+    if count is None:  # the resources table spells it deviceCount
+        count = lowered.get("devicecount")
+    return dict(id=lowered.get("id"), status=status_of(lowered.get("status")),
+                creation_date=lowered.get("creationdate"), devices_count=count)
 
 
 def device_view(item):

@@ -18,13 +18,14 @@ from ansible_collections.partnercenter.autopilot.plugins.module_utils.client imp
     OutcomeUnknownError, PartnerCenterError)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
     BUSY_STATUSES, FINAL_JOB_STATUSES, Device, chunks, failure_message, find_registered, index_registered,
-    interpret_job, lower_keys, plan, plan_removal)
+    interpret_job, plan, plan_removal)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.journal import (
     JournalError, device_count, devices_of)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.profiles import (
-    MAX_DEVICES_PER_ASSIGNMENT, ProfileError, create_body, declared, differences, find_profile, public, resolve,
-    same_id, update_body)
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import JobTimeoutError, poll_delay
+    MAX_DEVICES_PER_ASSIGNMENT, ProfileError, carries, create_body, declared, differences, find_profile, public,
+    resolve, same_id, update_body)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import (
+    JobStatusError, JobTimeoutError, poll_delay, same_batch)
 
 MAX_RESOLUTIONS = 3
 LOST_ANSWER_GRACE = 10.0
@@ -147,7 +148,9 @@ class BatchRun(object):
                       "finished" % (device_count(entry), entry["batch_id"], tracking_id,
                                     (err.last_status or {}).get("status")))
         except PartnerCenterError as err:
-            if err.status != 404:
+            # A job the service does not know (any more), or whose status says nothing about its end: as for a
+            # lost answer, the listing decides what is registered.
+            if err.status != 404 and not isinstance(err, JobStatusError):
                 raise
             if self.clock.now() - entry["sent_at"] < self.p["timeout"] + LOST_ANSWER_GRACE:
                 # A job accepted moments ago may not be readable yet: wait on the listing instead.
@@ -171,9 +174,9 @@ class BatchRun(object):
         first, last_count, moved_at = True, None, None
         while True:
             now = self.clock.now()
-            batch = dict((lower_keys(b).get("id"), lower_keys(b))
-                         for b in self.service.list_batches(self.customer)).get(batch_id)
-            count = batch.get("devicescount") if batch is not None else None
+            batch = next((b for i, b in self.service.batches(self.customer).items() if same_batch(i, batch_id)),
+                         None)
+            count = batch["devices_count"] if batch is not None else None
             if first or count != last_count:
                 moved_at = None if first else now
                 if batch is not None and devices and not plan(devices, [
@@ -195,12 +198,25 @@ class BatchRun(object):
             self.clock.sleep_until(min(deadline, now + poll_delay(now - sent_at, self.p["poll_interval"])))
 
     # ----- reading ---------------------------------------------------------------------------------------
+    def adopt_spelling(self, batches):
+        """Does the batch exist? Batch ids are case-insensitive in the service's paths: a batch declared as
+        testing1 when Testing1 exists is that batch, and the result keeps the service's spelling."""
+        if self.batch_id in batches:
+            return True
+        held = next((i for i in batches if same_batch(i, self.batch_id)), None)
+        if held is None:
+            return False
+        self.warnings.append("batch %r of customer %s exists as %r (batch ids ignore case): its devices go there and "
+                             "the result names it %r" % (self.batch_id, self.customer, held, held))
+        self.batch_id = self.result["batch_id"] = held
+        return True
+
     def registered(self, batches):
         wanted = batches if self.p["match_scope"] == "customer" else \
-            dict((k, v) for k, v in batches.items() if k == self.batch_id)
+            dict((k, v) for k, v in batches.items() if same_batch(k, self.batch_id))
         devices = []
         for batch_id, batch in wanted.items():
-            if lower_keys(batch).get("devicescount") == 0:
+            if batch["devices_count"] == 0:
                 continue
             devices.extend(Device.from_api(item, batch_id)
                            for item in self.service.list_devices(self.customer, batch_id))
@@ -251,7 +267,7 @@ class BatchRun(object):
                     self.wait_for_own_job(job)
                 self.await_unknown(self.batch_id, lost_chunk, sent_at, given_up_at)
                 batches = self.settled_batches()
-                exists = self.batch_id in batches
+                exists = any(same_batch(i, self.batch_id) for i in batches)
                 current = plan(to_add[done:], self.registered(batches), self.batch_id)
                 self.journal.done([entry_id])
                 missing = set(id(d) for d in current.to_add)
@@ -288,7 +304,7 @@ class BatchRun(object):
         for job in jobs:
             try:
                 body = self.wait_for_own_job(job)
-            except JobTimeoutError as err:
+            except (JobTimeoutError, JobStatusError) as err:
                 self.result["job_status"] = (err.last_status or {}).get("status")
                 self.fail(str(err))
             if job["tracking_id"] in self.entries:
@@ -354,7 +370,7 @@ class BatchRun(object):
         for device, found in present:
             if id(device) in self.declared:
                 item = Assignment(device, self.declared[id(device)], found)
-                if same_id(found.policy_id, item.profile["id"]):
+                if carries(item.profile, found.policy_id):
                     item.status = "already_assigned"
                 else:
                     self.result["plan"]["would_assign"].append(device.identity())
@@ -393,7 +409,7 @@ class BatchRun(object):
                       for o in self.result["devices"] if o["outcome"] == "registered" and o["device_id"]]
         index = index_registered(registered)
         missing = [a for a in items if not a.locate(index)]
-        if missing and self.batch_id in self.service_batches():
+        if missing and self.batch_id.lower() in self.service_batches():
             listed = index_registered([Device.from_api(item, self.batch_id)
                                        for item in self.service.list_devices(self.customer, self.batch_id)])
             missing = [a for a in missing if not a.locate(listed)]
@@ -401,7 +417,7 @@ class BatchRun(object):
             item.status = "not_registered"
 
     def service_batches(self):
-        return set(lower_keys(b).get("id") for b in self.service.list_batches(self.customer))
+        return set((i or "").lower() for i in self.service.batches(self.customer))
 
     def send_assignment(self, items):
         """One DevicePolicyUpdates request; after a lost answer, only devices not yet carrying their profile
@@ -433,7 +449,7 @@ class BatchRun(object):
                     current[(device.device_id or "").lower()] = device.policy_id
             left = []
             for item in items:
-                if same_id(current.get(item.device_id.lower()), item.profile["id"]):
+                if carries(item.profile, current.get(item.device_id.lower())):
                     item.status = "assigned"
                     self.result["changed"] = True
                 else:
@@ -446,7 +462,7 @@ class BatchRun(object):
     def wait_for_assignment(self, job, items):
         try:
             body = self.wait_for_own_job(job)
-        except JobTimeoutError as err:
+        except (JobTimeoutError, JobStatusError) as err:
             for item in items:
                 item.status = "pending"
             self.fail(str(err))
@@ -480,7 +496,7 @@ class BatchRun(object):
         self.resolve_profiles(desired)
         self.await_earlier_uploads()
         batches = self.settled_batches()
-        exists = self.batch_id in batches
+        exists = self.adopt_spelling(batches)
         registered = self.registered(batches)
         in_batch = [d for d in registered if d.batch_id == self.batch_id]
         if p["state"] == "absent":
@@ -645,7 +661,7 @@ def read_jobs(service, targets, wait, wait_timeout, poll_interval, clock, concur
                                             poll_interval=poll_interval)
             else:
                 body = service.job_status(customer, tracking_id)
-        except JobTimeoutError as err:
+        except (JobTimeoutError, JobStatusError) as err:
             failed.set()
             return dict(extra, **interpret_job(err.last_status)), err
         except AuthError as err:

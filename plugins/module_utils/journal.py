@@ -138,7 +138,7 @@ class UploadJournal(object):
 
     def _mine(self, entry, customer_id, batch_id=None):
         return (entry.get("base_url") == self.base_url and entry.get("customer_id") == customer_id.lower()
-                and (batch_id is None or entry.get("batch_id") == batch_id))
+                and (batch_id is None or (entry.get("batch_id") or "").lower() == batch_id.lower()))
 
     # ----- the journal's operations ----------------------------------------------------------------------
     def pending(self, customer_id, batch_id=None):

@@ -50,6 +50,13 @@ def same_id(one, other):
     return bool(one) and bool(other) and one.strip().lower() == other.strip().lower()
 
 
+def carries(profile, value):
+    """Does a listed device whose o_o_b_e policy value is `value` carry `profile`? The assignment sends the
+    profile's id and the published listing would show it, but the service answered with the profile's name in
+    recorded sessions (partnercenter-api.md, "Recorded answers"): either counts, case-insensitively."""
+    return same_id(value, profile["id"]) or same_id(value, profile["name"])
+
+
 def find_profile(profiles, customer_id, name=None, profile_id=None):
     """The profile a declaration means: by profile_id when given, else the one with that name; None when
     there is none. Several with the name and no id is an error listing their ids."""

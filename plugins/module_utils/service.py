@@ -12,7 +12,7 @@ import time
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import PartnerCenterError
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
-    BUSY_STATUSES, FINAL_JOB_STATUSES, batch_view, chunks, device_view, lower_keys, parse_location)
+    BUSY_STATUSES, FINAL_JOB_STATUSES, batch_view, chunks, device_view, job_status_of, lower_keys, parse_location)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.profiles import (
     assignment_body, autopilot_profiles, profile_view)
 
@@ -28,6 +28,16 @@ class JobTimeoutError(PartnerCenterError):
         self.tracking_id, self.last_status = tracking_id, last_status
 
 
+class JobStatusError(PartnerCenterError):
+    """A job reports a status that says nothing about its end (unknown, or one the collection does not know):
+    the .NET SDK maps it to Unknown and the PowerShell module stops polling, so it is reported, not waited on
+    until wait_timeout. last_status holds the answer."""
+
+    def __init__(self, message, tracking_id=None, last_status=None):
+        super(JobStatusError, self).__init__(message)
+        self.tracking_id, self.last_status = tracking_id, last_status
+
+
 class Clock(object):
     """Time and sleep, injected so the engine and the service run on a fake clock in unit tests."""
 
@@ -36,6 +46,11 @@ class Clock(object):
 
     def sleep_until(self, moment):
         self.sleep(max(0.0, moment - self.now()))
+
+
+def same_batch(one, other):
+    """Batch ids are case-insensitive in the service's paths (the PowerShell cmdlet finds a batch ignoring case)."""
+    return (one or "").lower() == (other or "").lower()
 
 
 def poll_delay(waited, poll_interval, poll_cap=30.0):
@@ -65,8 +80,8 @@ class PartnerCenterService(object):
     def describe_batches(self, customer_id, batch_id=None, include_devices=False):
         """The customer's batches (or the one named) as batch views, with their devices' views when asked."""
         batches = [batch_view(item) for item in self.list_batches(customer_id)]
-        if batch_id is not None:
-            batches = [b for b in batches if b["id"] == batch_id]
+        if batch_id is not None:  # batch ids are case-insensitive in the service's paths
+            batches = [b for b in batches if same_batch(b["id"], batch_id)]
         for view in batches if include_devices else []:
             view["devices"] = [device_view(d) for d in self.list_devices(customer_id, view["id"])]
             if view["devices_count"] is None:
@@ -187,11 +202,17 @@ class PartnerCenterService(object):
         deadline = started + timeout
         while True:
             status = self.job_status(customer_id, tracking_id)
-            state = lower_keys(status).get("status")
+            state = job_status_of(lower_keys(status).get("status"))
             if progress:
                 progress(status)
             if state in FINAL_JOB_STATUSES:
                 return status
+            if state not in BUSY_STATUSES:
+                raise JobStatusError("job %s of customer %s reports status %r, which says nothing about its end; "
+                                     "it was not waited for: check it later with "
+                                     "partnercenter.autopilot.partnercenter_batch_job_status_info (tracking_id: %s)"
+                                     % (tracking_id, customer_id, lower_keys(status).get("status"), tracking_id),
+                                     tracking_id=tracking_id, last_status=status)
             now = self.clock.now()
             remaining = deadline - now
             if remaining <= 0:
@@ -201,16 +222,21 @@ class PartnerCenterService(object):
                                       tracking_id=tracking_id, last_status=status)
             self.clock.sleep(min(poll_delay(now - started, poll_interval, poll_cap), remaining))
 
+    def batches(self, customer_id):
+        """The customer's batches as views, {id as the service spells it: view}."""
+        return dict((view["id"], view) for view in (batch_view(b) for b in self.list_batches(customer_id)))
+
     def settled_batches(self, customer_id, batch_ids, deadline, poll_interval):
-        """The customer's batches {id: batch} once none of batch_ids (None: any) is still processing an upload.
+        """The customer's batches {id: view} once none of batch_ids (None: any) is still processing an upload.
 
         Planning against a batch whose job still runs would miss its pending devices and upload them twice.
         Relies on the listing's status, which the service may leave out (see the engine's second guard).
         """
+        wanted = None if batch_ids is None else set(b.lower() for b in batch_ids)
         while True:
-            batches = dict((lower_keys(b).get("id"), b) for b in self.list_batches(customer_id))
-            busy = [i for i, b in batches.items() if (batch_ids is None or i in batch_ids)
-                    and lower_keys(b).get("status") in BUSY_STATUSES]
+            batches = self.batches(customer_id)
+            busy = [i for i, b in batches.items() if (wanted is None or (i or "").lower() in wanted)
+                    and b["status"] in BUSY_STATUSES]
             if not busy:
                 return batches
             if self.clock.now() >= deadline:

@@ -4,7 +4,7 @@ import base64
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import (
     OutcomeUnknownError, PartnerCenterClient, PartnerCenterError)
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import FIELDS, lower_keys
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import FIELDS, batch_view
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import JobTimeoutError
 
 URL = "https://api.partnercenter.microsoft.com"
@@ -77,7 +77,7 @@ class FakeService(object):
     def __init__(self, clock, job_seconds=30.0, with_status=True, chunk_size=500):
         self.clock, self.job_seconds, self.with_status, self.chunk_size = clock, job_seconds, with_status, chunk_size
         self.job_times, self.lose, self.refuse, self.foreign = {}, {}, {}, set()
-        self.batches = {}   # customer -> {batch id: {"id", "devices": [record], "jobs": [tracking id]}}
+        self.store = {}     # customer -> {batch id: {"id", "devices": [record], "jobs": [tracking id]}}
         self.jobs = {}      # tracking id -> job
         self.writes, self.write_times, self.calls = [], [], []
         self.uploads = 0
@@ -92,7 +92,7 @@ class FakeService(object):
         error = self.refuse.get(customer_id)
         if error is not None:
             raise error
-        return self.batches.setdefault(customer_id.lower(), {})
+        return self.store.setdefault(customer_id.lower(), {})
 
     def _registered_keys(self, customer_id):
         keys = set()
@@ -248,12 +248,15 @@ class FakeService(object):
                                       tracking_id=tracking_id, last_status=body)
             self.clock.sleep(min(poll_interval, deadline - self.clock.now()))
 
+    def batches(self, customer_id):
+        return dict((view["id"], view) for view in (batch_view(b) for b in self.list_batches(customer_id)))
+
     def settled_batches(self, customer_id, batch_ids, deadline, poll_interval):
         self.calls.append(("settled_batches", customer_id, batch_ids))
         while True:
-            batches = dict((lower_keys(b).get("id"), b) for b in self.list_batches(customer_id))
+            batches = self.batches(customer_id)
             busy = [i for i, b in batches.items() if (batch_ids is None or i in batch_ids)
-                    and lower_keys(b).get("status") in ("queued", "processing")]
+                    and b["status"] in ("queued", "processing")]
             if not busy:
                 return batches
             if self.clock.now() >= deadline:

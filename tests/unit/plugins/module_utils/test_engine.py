@@ -12,7 +12,7 @@ from ansible_collections.partnercenter.autopilot.plugins.module_utils.engine imp
     RunOptions, read_jobs, run_batches)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.journal import UploadJournal
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import (
-    JobTimeoutError, PartnerCenterService)
+    JobStatusError, JobTimeoutError, PartnerCenterService)
 from tests.unit.plugins.module_utils.fakes import (
     CUSTOMER, CUSTOMER_B, CUSTOMER_C, URL, FakeClock, FakeService, FakeTransport, dev, hw_hash)
 
@@ -450,3 +450,55 @@ def test_settled_batches_waits_while_the_listing_says_processing(clock):
     with pytest.raises(JobTimeoutError):
         service.settled_batches(CUSTOMER, None, clock.now() + 12, 5.0)
     assert clock.elapsed() == 37.0
+
+
+# ----- 9. answers as the service really gave them (partnercenter-api.md, "Recorded answers") --------------------
+def test_a_batch_declared_in_another_casing_is_that_batch_and_keeps_the_services_spelling(clock, journal):
+    service = FakeService(clock, job_seconds=JOB)
+    service.seed(CUSTOMER, "Testing1", ["S1"])
+    result, warnings = run(service, journal, clock, batch_id="testing1", devices=[dev("S1"), dev("S2")])
+
+    assert service.writes == [("add", CUSTOMER, "Testing1", ["S2"])], "a second batch was created"
+    assert result["created"] is False and result["batch_id"] == "Testing1"
+    assert any("exists as 'Testing1'" in w for w in warnings)
+    again, _warnings = run(service, journal, clock, batch_id="TESTING1", devices=[dev("S1"), dev("S2")])
+    assert again["changed"] is False and len(service.writes) == 1
+
+
+@pytest.mark.parametrize("status", ["unknown", "Cancelled", None])
+def test_wait_for_job_reports_a_status_that_says_nothing_about_the_end_instead_of_polling_on(clock, status):
+    transport = FakeTransport(clock)
+    polls = []
+
+    def answer():
+        polls.append(clock.elapsed())
+        return {"batchTrackingId": "t-1", "status": status, "devicesStatus": []}
+    transport.answers[("GET", transport.path(CUSTOMER, "batchJobStatus", "t-1"))] = answer
+    with pytest.raises(JobStatusError) as caught:
+        PartnerCenterService(transport, clock=clock).wait_for_job(CUSTOMER, "t-1", 900, poll_interval=2.0)
+
+    assert polls == [0.0], "polled on a status that will not change"
+    assert "t-1" in str(caught.value) and repr(status) in str(caught.value)
+
+
+@pytest.mark.parametrize("status", ["Finished", "FinishedWithErrors", "FINISHED"])
+def test_wait_for_job_reads_final_statuses_in_any_casing(clock, status):
+    transport = FakeTransport(clock)
+    transport.answers[("GET", transport.path(CUSTOMER, "batchJobStatus", "t-1"))] = {
+        "batchTrackingId": "t-1", "status": status, "devicesStatus": []}
+    body = PartnerCenterService(transport, clock=clock).wait_for_job(CUSTOMER, "t-1", 900, poll_interval=2.0)
+    assert body["status"] == status and clock.elapsed() == 0.0
+
+
+def test_settled_batches_reads_statuses_in_any_casing_and_batch_ids_ignoring_case(clock):
+    transport = FakeTransport(clock)
+
+    def listing():
+        busy = clock.elapsed() < 10.0
+        return [{"id": "Testing1", "status": "Processing" if busy else "Finished", "deviceCount": 3}]
+    transport.answers[("GET", transport.path(CUSTOMER, "deviceBatches"))] = listing
+    batches = PartnerCenterService(transport, clock=clock).settled_batches(CUSTOMER, ["testing1"], clock.now() + 60,
+                                                                           5.0)
+    assert clock.elapsed() == 10.0
+    assert batches == {"Testing1": {"id": "Testing1", "status": "finished", "creation_date": None,
+                                    "devices_count": 3}}

@@ -12,7 +12,7 @@ import pytest
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
     Device, DeviceValidationError, batch_requests, oobe_policy_id, validate_devices)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.profiles import (
-    ProfileError, assignment_body, autopilot_profiles, create_body, declared, differences, find_profile,
+    ProfileError, assignment_body, autopilot_profiles, carries, create_body, declared, differences, find_profile,
     profile_view, resolve, update_body)
 
 CUSTOMER = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
@@ -130,3 +130,16 @@ def test_batches_entries_take_a_profile_over_the_tasks():
     requests = batch_requests(dict(BASE, customer_id=None, batch_id=None, devices=None, profile="Task",
                                    batches=entries))
     assert [params["profile"] for params, _desired in requests] == ["Own", "Task"]
+
+
+def test_a_device_carries_a_profile_named_by_its_id_or_its_name_in_any_casing():
+    """The published listing would hold the id; the service answered with the name (recorded sessions)."""
+    profile = {"id": "15A04610-9229-4e80-94e0-0e826a09c9e2", "name": "DefaultRoaming"}
+    for value in ("15a04610-9229-4e80-94e0-0e826a09c9e2", "DefaultRoaming", "defaultroaming", " DefaultRoaming "):
+        assert carries(profile, value), value
+    for value in (None, "", "Default", "15a04610"):
+        assert not carries(profile, value), value
+    listed = Device.from_api({"id": "d1", "policies": [{"key": "o_o_b_e", "value": "DefaultRoaming"}]})
+    assert listed.policy_id == "DefaultRoaming" and carries(profile, listed.policy_id)
+    assert Device.from_api({"policies": [{"Key": "OOBE", "Value": "x"}]}).policy_id == "x"
+    assert Device.from_api({"policies": [{"key": "o_o_b_e", "value": None}]}).policy_id is None

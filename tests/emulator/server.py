@@ -9,6 +9,11 @@ throttles. `profile="realistic"` adds heavy-tailed latency, heavy-tailed job dur
 partner and per partner + customer pair; `profile="lenient"` keeps the latency and job shapes but neither
 throttles nor hangs. Every knob (see TIMING_DEFAULTS) can be given to Emulator(...), set as an attribute while
 it runs, or passed to configure(); `time_scale` multiplies every duration so tests keep the shapes, faster.
+
+Answers (docs/emulator.md): `answer_mode` "published" answers as the published examples, "sdk" lists batches
+in the SDK's model, "recorded" as the real service answered in Partner-Center-PowerShell's recorded sessions.
+`listing_lag` delays when new batches, devices and profiles are listed (the eventual consistency partners
+report). Both are Emulator(...) keywords, attributes and configure() knobs, like the timing knobs.
 """
 import base64
 import binascii
@@ -68,6 +73,15 @@ POLICY_SETTINGS = ("none", "remove_oem_preinstalls", "oobe_user_not_local_admin"
                    "skip_oem_registration", "skip_eula")
 OOBE = "o_o_b_e"  # the only real PolicyCategory, and the only policy key a device carries
 POLICY_COUNT_FIELDS = ("devicesAssignedCount", "devicesAssigned", "both")
+ANSWER_MODES = ("published", "sdk", "recorded")
+ANSWER_KNOBS = ("answer_mode", "batch_shape", "listing_lag")  # configure() takes these beside the timing knobs
+# answer_mode="recorded" reproduces the answers recorded from the real service in Partner-Center-PowerShell
+# (test/PowerShell.Tests/SessionRecords/*.json at this commit); docs/emulator.md names the file of each shape.
+RECORDINGS_COMMIT = "35df4df4fd4ded893daa2cdbf01a9d35daf879da"
+RECORDED_CREATION_DATE = "0001-01-01T00:00:00"  # GetCustomerDeviceBatch.json: the service leaves it unset
+# Every date the recordings carry has seven fractional digits and this offset (GetCustomerDevice.json,
+# GetCustomerConfigurationPolicyById.json), not the UTC the reference pages promise.
+RECORDED_TZ = datetime.timezone(datetime.timedelta(hours=-7))
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 
 # ----- timing -------------------------------------------------------------------------------------------------
@@ -205,13 +219,21 @@ def _micros_iso(micros):
     return (epoch + datetime.timedelta(microseconds=micros)).isoformat()
 
 
+def _recorded_iso(micros):
+    """A date as the recordings spell it: "2018-07-24T15:03:40.3184992-07:00" (.NET's seven digits)."""
+    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+    text = (epoch + datetime.timedelta(microseconds=micros)).astimezone(RECORDED_TZ).isoformat(
+        timespec="microseconds")
+    return text[:-6] + "0" + text[-6:]
+
+
 class Emulator:
     """Start with `with Emulator() as emu:` or emu.start()/emu.stop(). URLs: emu.url, emu.authority."""
 
     def __init__(self, tenant_id=DEMO_TENANT_ID, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET,
                  refresh_token=DEMO_REFRESH_TOKEN, client_certificate=None, access_token_lifetime=3600,
-                 queue_seconds=0.1, process_seconds=0.2, page_size=100, batch_shape="published",
-                 paging_style="both", policy_count_field="devicesAssignedCount", host="127.0.0.1", port=0,
+                 queue_seconds=0.1, process_seconds=0.2, page_size=100, answer_mode=None, batch_shape=None,
+                 listing_lag=0.0, paging_style="both", policy_count_field=None, host="127.0.0.1", port=0,
                  workdir=None, reuse_tls=False, profile=None, time_scale=1.0, seed=0, latency=_UNSET,
                  write_latency=_UNSET, token_latency=_UNSET, jitter=_UNSET, slow_fraction=_UNSET,
                  hang_fraction=_UNSET, job_seconds=_UNSET, long_job_fraction=_UNSET, read_limit_per_minute=_UNSET,
@@ -226,9 +248,14 @@ class Emulator:
         self.redirect_uris = ["http://localhost"]
         self.code_lifetime = CODE_LIFETIME
         self.queue_seconds, self.process_seconds = queue_seconds, process_seconds
-        self.page_size, self.batch_shape, self.paging_style = page_size, batch_shape, paging_style
+        self.page_size, self.paging_style = page_size, paging_style
+        if answer_mode and batch_shape and answer_mode != batch_shape:
+            raise ValueError("answer_mode %r and its old name batch_shape %r disagree" % (answer_mode, batch_shape))
+        self.answer_mode = answer_mode or batch_shape or "published"
+        self.listing_lag = listing_lag
         # The published examples say devicesAssigned, the tables, OpenAPI and both SDKs devicesAssignedCount
-        # (partnercenter-policies.md §3): the default follows the majority; tests can switch to the other or both.
+        # (partnercenter-policies.md §3). None: the answer mode decides (published and sdk follow the majority,
+        # recorded what each recording shows); tests can force one spelling, or both, in any mode.
         self.policy_count_field = policy_count_field
         self.host, self.port = host, port
         self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="pc-emulator-")
@@ -283,11 +310,43 @@ class Emulator:
             self._seed = value
             self._rng = random.Random(value)
 
+    @property
+    def answer_mode(self):
+        return self._answer_mode
+
+    @answer_mode.setter
+    def answer_mode(self, mode):
+        if mode not in ANSWER_MODES:
+            raise ValueError("answer_mode must be one of %s, not %r" % (", ".join(ANSWER_MODES), mode))
+        self._answer_mode = mode
+
+    @property
+    def batch_shape(self):
+        """The answer mode's first name, from when only batch listings differed; kept for existing tests."""
+        return self.answer_mode
+
+    @batch_shape.setter
+    def batch_shape(self, mode):
+        self.answer_mode = mode
+
+    @property
+    def listing_lag(self):
+        return self._listing_lag
+
+    @listing_lag.setter
+    def listing_lag(self, seconds):
+        """Real-world seconds (times time_scale) before a new batch, device or profile is listed."""
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise ValueError("listing_lag must be a number of seconds >= 0, not %r" % (seconds,))
+        self._listing_lag = seconds
+
     def configure(self, profile=_UNSET, **knobs):
-        """Set timing knobs: the profile first (when given), then the others, so they override it."""
-        unknown = set(knobs) - set(TIMING_DEFAULTS) - {"time_scale", "seed"}
+        """Set timing knobs: the profile first (when given), then the others, so they override it.
+
+        answer_mode (or batch_shape) and listing_lag are taken too; a profile leaves them as they are."""
+        unknown = set(knobs) - set(TIMING_DEFAULTS) - {"time_scale", "seed"} - set(ANSWER_KNOBS)
         if unknown:
-            raise TypeError("unknown timing knob(s): %s" % ", ".join(sorted(unknown)))
+            raise TypeError("unknown knob(s): %s" % ", ".join(sorted(unknown)))
         if profile is not _UNSET:
             self.profile = profile
         for knob, value in knobs.items():
@@ -296,7 +355,8 @@ class Emulator:
 
     def timing(self):
         """The effective timing settings, in real-world seconds (every duration is multiplied by time_scale)."""
-        info = {"profile": self.profile, "time_scale": self.time_scale, "seed": self.seed}
+        info = {"profile": self.profile, "time_scale": self.time_scale, "seed": self.seed,
+                "answer_mode": self.answer_mode, "listing_lag": self.listing_lag}
         info.update((knob, getattr(self, knob)) for knob in TIMING_DEFAULTS)
         info.update({"effective_write_latency": round(self._base_latency("write"), 6),
                      "slow_seconds": list(SLOW_SECONDS), "hang_seconds": list(HANG_SECONDS),
@@ -521,7 +581,8 @@ class Emulator:
             out = []
             for bid, batch in customer["batches"].items():
                 if batch_id is None or bid == batch_id:
-                    out.extend(copy.deepcopy(batch["devices"]))
+                    out.extend({k: copy.deepcopy(v) for k, v in dev.items() if not k.startswith("_")}
+                               for dev in batch["devices"])
             return out
 
     def batch_ids(self, customer_id):
@@ -529,24 +590,26 @@ class Emulator:
             return list(self.customers.get(customer_id.lower(), {"batches": {}})["batches"])
 
     def seed_batch(self, customer_id, batch_id, devices):
-        """Register devices directly, as if uploaded earlier (devices use API PascalCase fields)."""
+        """Register devices directly, as if uploaded earlier (devices use API PascalCase fields): listed at once,
+        whatever the listing lag."""
         with self.lock:
-            batch = self._customer(customer_id)["batches"].setdefault(batch_id, self._new_batch(batch_id))
+            batch = self._customer(customer_id)["batches"].setdefault(batch_id, self._new_batch(batch_id, 0.0))
             for dev in devices:
-                self._register(customer_id, batch, dev)
+                self._register(customer_id, batch, dev, written=0.0)
             batch["status"] = "finished"
 
     def seed_policy(self, customer_id, name, settings=(), description=None):
-        """Create a configuration policy directly, as if made earlier; returns its id."""
+        """Create a configuration policy directly, as if made earlier (listed at once); returns its id."""
         with self.lock:
             settings = self.check_policy_settings(list(settings))
-            return self._store_policy(customer_id, name, description, settings)["id"]
+            return self._store_policy(customer_id, name, description, settings, written=0.0)["id"]
 
     def policy_list(self, customer_id):
-        """The customer's policies as GET /policies shows them (copies)."""
+        """The customer's policies in the shape GET /policies shows them (copies), with those the listing lag
+        still hides: what the service holds, not what it lists yet."""
         with self.lock:
             self._advance()
-            return [self._policy_view(customer_id.lower(), p)
+            return [self._policy_view(customer_id.lower(), p, listed=True)
                     for p in self.policies.get(customer_id.lower(), {}).values()]
 
     def device_policy(self, customer_id, device_id):
@@ -579,8 +642,15 @@ class Emulator:
         return self.customers.setdefault(customer_id.lower(), {"batches": {}})
 
     @staticmethod
-    def _new_batch(batch_id):
-        return {"id": batch_id, "status": "queued", "created": time.time(), "devices": [], "jobs": []}
+    def _new_batch(batch_id, written=None):
+        now = time.time()
+        return {"id": batch_id, "status": "queued", "created": now, "devices": [], "jobs": [],
+                "written": now if written is None else written}
+
+    def listed(self, written, now=None):
+        """Whether something written at `written` shows in the listings yet: reads lag writes by listing_lag
+        (scaled), read now so a test can change it mid-run. Writes never lag (409 and 806 come at once)."""
+        return (now or time.time()) >= written + self.listing_lag * self.time_scale
 
     @staticmethod
     def identity_keys(dev):
@@ -596,8 +666,9 @@ class Emulator:
             keys.add(("serial", sn.strip().upper()))
         return keys
 
-    def _register(self, customer_id, batch, dev):
+    def _register(self, customer_id, batch, dev, written=None):
         device_id = str(uuid.uuid4())
+        now = time.time()
         record = {
             "id": device_id,
             "serialNumber": _ci_get(dev, "SerialNumber"),
@@ -610,6 +681,8 @@ class Emulator:
             "uploadedDate": _now_iso(),
             "allowedOperations": ["GET", "PATCH", "DELETE"],
             "attributes": {"objectType": "Device"},
+            # Private (never answered): when it was uploaded, and when the listing lag starts counting.
+            "_uploaded": int(now * 1e6), "_written": now if written is None else written,
         }
         batch["devices"].append(record)
         for key in self.identity_keys(dev):
@@ -681,6 +754,20 @@ class Emulator:
         job["status"] = "finished_with_errors" if failed else "finished"
         job["completed"] = time.time()
 
+    def device_view(self, customer, dev):
+        """A device as the listing answers it (never its hash)."""
+        if self.answer_mode != "recorded":
+            return {k: copy.deepcopy(v) for k, v in dev.items() if k != "hardwareHash" and not k.startswith("_")}
+        # GetCustomerDevice.json: no createdBy or allowedOperations, the profile named by its name, the
+        # recordings' date format.
+        item = {k: dev[k] for k in ("id", "serialNumber", "productKey", "modelName", "oemManufacturerName")}
+        item["policies"] = []
+        for pair in dev.get("policies") or []:
+            policy = self._policy(customer, pair.get("value"))
+            item["policies"].append({"key": pair.get("key"), "value": policy["name"] if policy else None})
+        item.update({"uploadedDate": _recorded_iso(dev["_uploaded"]), "attributes": {"objectType": "Device"}})
+        return item
+
     @staticmethod
     def _result(dev, status, outcome=None):
         code, desc = OUTCOMES[outcome] if outcome else (None, None)
@@ -730,10 +817,11 @@ class Emulator:
                                % (index, value, ", ".join(POLICY_SETTINGS)))
         return settings
 
-    def _store_policy(self, customer_id, name, description, settings):
+    def _store_policy(self, customer_id, name, description, settings, written=None):
         now = time.time_ns() // 1000
         policy = {"id": str(uuid.uuid4()), "name": name, "category": OOBE, "description": description,
-                  "policySettings": list(settings), "created": now, "modified": now}
+                  "policySettings": list(settings), "created": now, "modified": now,
+                  "written": now / 1e6 if written is None else written}
         self.policies.setdefault(customer_id.lower(), {})[policy["id"]] = policy
         return policy
 
@@ -751,19 +839,25 @@ class Emulator:
         return sum(1 for batch in self.customers.get(customer, {"batches": {}})["batches"].values()
                    for dev in batch["devices"] if self._oobe_value(dev) == policy_id)
 
-    def _policy_view(self, customer, policy):
-        if self.policy_count_field not in POLICY_COUNT_FIELDS:
-            raise ValueError("policy_count_field must be one of %s" % ", ".join(POLICY_COUNT_FIELDS))
+    def _policy_view(self, customer, policy, listed=False):
+        """One policy as answered; listed: as an item of GET /policies, else as a single resource."""
+        field = self.policy_count_field
+        if field is None:
+            # The recorded list says devicesAssigned (GetCustomerConfigurationPolicies.json), the recorded read
+            # by id devicesAssignedCount (GetCustomerConfigurationPolicyById.json).
+            field = "devicesAssigned" if self.answer_mode == "recorded" and listed else "devicesAssignedCount"
+        if field not in POLICY_COUNT_FIELDS:
+            raise ValueError("policy_count_field must be None or one of %s" % ", ".join(POLICY_COUNT_FIELDS))
         count = self._devices_assigned(customer, policy["id"])
         view = {"id": policy["id"], "name": policy["name"], "category": policy["category"],
                 "description": policy["description"]}
-        if self.policy_count_field in ("devicesAssignedCount", "both"):
+        if field in ("devicesAssignedCount", "both"):
             view["devicesAssignedCount"] = count
-        if self.policy_count_field in ("devicesAssigned", "both"):
+        if field in ("devicesAssigned", "both"):
             view["devicesAssigned"] = count
+        date = _recorded_iso if self.answer_mode == "recorded" else _micros_iso
         view.update({"policySettings": copy.deepcopy(policy["policySettings"]),
-                     "createdDate": _micros_iso(policy["created"]),
-                     "lastModifiedDate": _micros_iso(policy["modified"]),
+                     "createdDate": date(policy["created"]), "lastModifiedDate": date(policy["modified"]),
                      "attributes": {"objectType": "ConfigurationPolicy"}})
         return view
 
@@ -1307,8 +1401,17 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(403, 20002, "The partner does not have a relationship with customer %s." % customer)
         emu._customer(customer)
 
+    @staticmethod
+    def _held_id(batches, batch_id):
+        """The batch id as held: batch ids in paths are case-insensitive (partnercenter-api.md, "Recorded
+        answers"); the batch keeps the spelling it was created with."""
+        if batch_id in batches:
+            return batch_id
+        return next((held for held in batches if held.lower() == str(batch_id).lower()), None)
+
     def _batch(self, customer, batch_id):
-        batch = self.server.emulator.customers[customer.lower()]["batches"].get(batch_id)
+        batches = self.server.emulator.customers[customer.lower()]["batches"]
+        batch = batches.get(self._held_id(batches, batch_id))
         if batch is None:
             raise ApiError(404, 600042, "Device batch '%s' was not found." % batch_id)
         return batch
@@ -1345,7 +1448,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(400, 800002, "BatchId is required.")
         devices = self._validate_devices(_ci_get(body, "Devices"))
         batches = emu.customers[customer.lower()]["batches"]
-        if batch_id in batches:
+        if self._held_id(batches, batch_id) is not None:
             raise ApiError(409, 600041, "Device batch '%s' already exists." % batch_id)
         batches[batch_id] = emu._new_batch(batch_id)
         job = emu._new_job(customer.lower(), batch_id, copy.deepcopy(devices))
@@ -1354,52 +1457,80 @@ class _Handler(BaseHTTPRequestHandler):
     def _add_devices(self, customer, batch_id):
         emu = self.server.emulator
         body = self._json_body()
-        self._batch(customer, batch_id)
+        batch = self._batch(customer, batch_id)
         devices = self._validate_devices(body)
-        job = emu._new_job(customer.lower(), batch_id, copy.deepcopy(devices))
+        job = emu._new_job(customer.lower(), batch["id"], copy.deepcopy(devices))
         return 202, None, self._location(customer, job)
 
     def _list_batches(self, customer):
         emu = self.server.emulator
-        items = []
+        now, items = time.time(), []
         for batch in emu.customers[customer.lower()]["batches"].values():
+            if not emu.listed(batch["written"], now):
+                continue
+            # The count comes from the same lagging read as the listing, so it cannot name unlisted devices.
+            count = sum(1 for dev in batch["devices"] if emu.listed(dev["_written"], now))
             item = {"id": batch["id"], "status": batch["status"], "creationDate": _now_iso(batch["created"]),
-                    "devicesCount": len(batch["devices"]), "attributes": {"objectType": "DeviceBatch"}}
+                    "devicesCount": count, "attributes": {"objectType": "DeviceBatch"}}
             link = {"uri": "/customers/%s/deviceBatches/%s/devices" % (customer, batch["id"]), "method": "GET",
                     "headers": []}
-            if emu.batch_shape == "sdk":
+            if emu.answer_mode == "sdk":
                 item.pop("status")
                 item["createdBy"] = "emulator-admin@partner.example"
                 item["links"] = {"devices": link}
+            elif emu.answer_mode == "recorded":  # GetCustomerDeviceBatch.json
+                item = {"id": batch["id"], "creationDate": RECORDED_CREATION_DATE, "devicesCount": count,
+                        "devicesLink": link, "attributes": {"objectType": "DeviceBatch"}}
             else:
                 item["devicesLink"] = link
             items.append(item)
         return 200, {"totalCount": len(items), "items": items, "attributes": {"objectType": "Collection"}}, {}
 
+    def _seek_next(self):
+        """Whether the query asks for the next page as a recorded links.next does (?seekOperation=Next); ASP.NET
+        binds query names and enum values case-insensitively, so the emulator does too."""
+        values = [v for k, vs in self.query.items() if k.lower() == "seekoperation" for v in vs]
+        if not values:
+            return False
+        if [v.lower() for v in values] != ["next"]:
+            raise ApiError(400, 800002, "seekOperation '%s' is not supported; only Next is." % ",".join(values))
+        return True
+
     def _list_devices(self, customer, batch_id):
         emu = self.server.emulator
         batch = self._batch(customer, batch_id)
+        now = time.time()
+        listed = [dev for dev in batch["devices"] if emu.listed(dev["_written"], now)]
+        recorded = emu.answer_mode == "recorded"
         token = self.headers.get("MS-ContinuationToken")
+        # A recorded next link splits its state between its query and its header; a client that drops either
+        # half has not followed the link as given. The service's answer to half a link is not recorded: the
+        # emulator refuses it rather than guess a page.
+        if recorded and bool(token) != self._seek_next():
+            raise ApiError(400, 800002, "A next page is asked for with both seekOperation=Next in the query and "
+                           "the MS-ContinuationToken header, as links.next gives them.")
         offset = 0
         if token:
             try:
                 offset = int(json.loads(_b64url_decode(token))["offset"])
             except (ValueError, KeyError, TypeError, binascii.Error):
                 raise ApiError(400, 800002, "The continuation token is not valid.") from None
-        page = batch["devices"][offset:offset + emu.page_size]
-        items = []
-        for dev in page:
-            item = {k: copy.deepcopy(v) for k, v in dev.items() if k != "hardwareHash"}
-            items.append(item)
-        body = {"totalCount": len(items), "items": items, "attributes": {"objectType": "Collection"}}
-        if offset + emu.page_size < len(batch["devices"]):
-            nxt = _b64url(json.dumps({"offset": offset + emu.page_size, "batch": batch_id}).encode())
+        items = [emu.device_view(customer.lower(), dev) for dev in listed[offset:offset + emu.page_size]]
+        body = {"totalCount": len(items), "items": items}
+        more = offset + emu.page_size < len(listed)
+        nxt = _b64url(json.dumps({"offset": offset + emu.page_size, "batch": batch_id}).encode()) if more else None
+        uri = "/customers/%s/deviceBatches/%s/devices" % (customer, batch_id)
+        if recorded:
+            # GetCustomerDevice.json: "links": {} on a last page, and never a top-level continuationToken.
+            body["links"] = {"next": {"uri": uri + "?seekOperation=Next", "method": "GET",
+                                      "headers": [{"key": "MS-ContinuationToken", "value": nxt}]}} if more else {}
+        elif more:
             if emu.paging_style in ("both", "token"):
                 body["continuationToken"] = nxt
             if emu.paging_style in ("both", "link"):
-                body["links"] = {"next": {"uri": "/customers/%s/deviceBatches/%s/devices" % (customer, batch_id),
-                                          "method": "GET",
+                body["links"] = {"next": {"uri": uri, "method": "GET",
                                           "headers": [{"key": "MS-ContinuationToken", "value": nxt}]}}
+        body["attributes"] = {"objectType": "Collection"}
         return 200, body, {}
 
     def _delete_device(self, customer, batch_id, device_id):
@@ -1426,6 +1557,10 @@ class _Handler(BaseHTTPRequestHandler):
             devices = [emu._policy_result(job["customer"], upd, "in-progress") for upd in job["devices"]]
         else:
             devices = [dict(self.server.emulator._result(d, job["status"]), deviceId=None) for d in job["devices"]]
+        if emu.answer_mode == "recorded":
+            # No batchJobStatus answer is recorded: codes stay, descriptions are null, the leanest result the
+            # SDK models allow (docs/emulator.md says this is a choice, not a recording).
+            devices = [dict(d, errorDescription=None) for d in devices]
         return 200, {"batchTrackingId": job["id"], "status": job["status"],
                      "startedTime": _now_iso(job["started"]) if job["started"] else None,
                      "completedTime": _now_iso(job["completed"]) if job["completed"] else None,
@@ -1454,12 +1589,20 @@ class _Handler(BaseHTTPRequestHandler):
         return name, description, settings
 
     def _list_policies(self, customer):
-        items = self.server.emulator.policy_list(customer)
+        emu = self.server.emulator
+        now = time.time()
+        items = [emu._policy_view(customer.lower(), p, listed=True)
+                 for p in emu.policies.get(customer.lower(), {}).values() if emu.listed(p["written"], now)]
         return 200, {"totalCount": len(items), "items": items, "attributes": {"objectType": "Collection"}}, {}
 
     def _get_policy(self, customer, policy_id):
         emu = self.server.emulator
-        return 200, emu._policy_view(customer.lower(), self._known_policy(customer, policy_id)), {}
+        policy = self._known_policy(customer, policy_id)
+        # partnercenter-api.md: a new resource "has been reported readable only after ~90 s" - readable, not
+        # only listed, so a read by id lags like the listing (writes by id, PUT and DELETE, do not).
+        if not emu.listed(policy["written"]):
+            raise ApiError(404, 600045, "Configuration policy '%s' was not found." % policy_id)
+        return 200, emu._policy_view(customer.lower(), policy), {}
 
     def _create_policy(self, customer):
         emu = self.server.emulator

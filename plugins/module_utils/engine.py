@@ -26,6 +26,7 @@ from ansible_collections.partnercenter.autopilot.plugins.module_utils.profiles i
     resolve, same_id, update_body)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import (
     JobStatusError, JobTimeoutError, poll_delay, same_batch)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.waiting import LISTING_GRACE, wait_until
 
 MAX_RESOLUTIONS = 3
 LOST_ANSWER_GRACE = 10.0
@@ -348,20 +349,41 @@ class BatchRun(object):
 
     # ----- Autopilot profiles: resolved while reading, assigned once the devices are registered -----------
     def resolve_profiles(self, desired):
-        """Every declared profile name or id to a profile of the customer, before any write."""
+        """Every declared profile name or id to a profile of the customer, before any write.
+
+        A profile created moments ago (by the play's profile task) may not be listed yet: a name that names no
+        profile is looked for again until LISTING_GRACE (at most wait_timeout) has passed.
+        """
         wanted = [(d, d.profile or self.p.get("profile")) for d in desired]
         wanted = [(d, ref) for d, ref in wanted if ref]
         if not wanted:
             return
-        if self.customer.lower() not in self.profile_cache:
-            self.profile_cache[self.customer.lower()] = self.service.list_profiles(self.customer)
-        profiles = self.profile_cache[self.customer.lower()]
-        problems = []
-        for device, ref in wanted:
-            try:
-                self.declared[id(device)] = resolve(profiles, self.customer, ref)
-            except ProfileError as err:
-                problems.extend(e for e in err.errors if e not in problems)
+        key = self.customer.lower()
+        if key not in self.profile_cache:
+            self.profile_cache[key] = self.service.list_profiles(self.customer)
+
+        def attempt():
+            problems, missing = [], False
+            for device, ref in wanted:
+                try:
+                    self.declared[id(device)] = resolve(self.profile_cache[key], self.customer, ref)
+                except ProfileError as err:
+                    missing = missing or err.missing
+                    problems.extend(e for e in err.errors if e not in problems)
+            return problems, missing
+
+        def read_again():
+            self.profile_cache[key] = self.service.list_profiles(self.customer)
+            return attempt()
+        problems, missing = attempt()
+        if missing:
+            waited_from = self.clock.now()
+            problems, missing = wait_until(read_again, lambda found: not found[1], self.clock,
+                                           waited_from + min(LISTING_GRACE, self.p["wait_timeout"]),
+                                           self.p["poll_interval"])
+            if problems:
+                problems.append("looked for %.0f s, as a new profile is listed only after a while"
+                                % (self.clock.now() - waited_from))
         if problems:
             self.fail("nothing was sent: " + "; ".join(problems))
 
@@ -401,19 +423,31 @@ class BatchRun(object):
                 self.warnings.append(message)
 
     def find_new_devices(self, items):
-        """The service ids of devices this run registered: from the jobs' outcomes, else by reading the batch."""
+        """The service ids of devices this run registered: from the jobs' outcomes, else by reading the batch -
+        looked for until LISTING_GRACE (at most what is left of wait_timeout), as new devices are listed only
+        after a while. A device whose upload failed is not looked for."""
         if not items:
             return
+        outcomes = dict((Assignment.key_of(o["serial_number"], o["product_key"]), o) for o in self.result["devices"])
         registered = [Device(serial_number=o["serial_number"], product_key=o["product_key"], device_id=o["device_id"],
                              batch_id=self.batch_id)
-                      for o in self.result["devices"] if o["outcome"] == "registered" and o["device_id"]]
+                      for o in outcomes.values() if o["outcome"] == "registered" and o["device_id"]]
         index = index_registered(registered)
         missing = [a for a in items if not a.locate(index)]
-        if missing and self.batch_id.lower() in self.service_batches():
+        failed = [a for a in missing if outcomes.get(a.key(), {}).get("outcome") == "failed"]
+        missing = [a for a in missing if a not in failed]
+
+        def read():
+            if self.batch_id.lower() not in self.service_batches():
+                return missing
             listed = index_registered([Device.from_api(item, self.batch_id)
                                        for item in self.service.list_devices(self.customer, self.batch_id)])
-            missing = [a for a in missing if not a.locate(listed)]
-        for item in missing:
+            return [a for a in missing if not a.locate(listed)]
+        if missing:
+            now = self.clock.now()
+            missing = wait_until(read, lambda left: not left, self.clock,
+                                 now + min(LISTING_GRACE, max(0.0, self.deadline - now)), self.p["poll_interval"])
+        for item in missing + failed:
             item.status = "not_registered"
 
     def service_batches(self):
@@ -734,14 +768,12 @@ def ensure_profile(service, p, check_mode, clock):
             result["profile"] = public(written)
             return result
         except OutcomeUnknownError:
-            given_up = clock.now()
-            while True:
-                found = landed(service.list_profiles(customer))
-                if found is not None:
-                    result["profile"] = public(found)
-                    return result
-                if clock.now() - given_up >= min(p["timeout"], LOST_ANSWER_GRACE):
-                    break
-                clock.sleep(1.0)
+            # A profile written moments ago may be listed only after a while: sending it again before then
+            # would make a namesake that fails every later run on the name clash.
+            found = wait_until(lambda: landed(service.list_profiles(customer)), lambda x: x is not None, clock,
+                               clock.now() + LISTING_GRACE, 2.0)
+            if found is not None:
+                result["profile"] = public(found)
+                return result
     raise PartnerCenterError("writing profile %r of customer %s kept losing its answer; run again"
                              % (p["name"], customer))

@@ -19,7 +19,11 @@ MAX_DEVICES_PER_ASSIGNMENT = 500
 
 
 class ProfileError(DeviceValidationError):
-    """A profile reference that names no profile, or several."""
+    """A profile reference that names no profile (missing: it may just not be listed yet), or several."""
+
+    def __init__(self, errors, missing=False):
+        super(ProfileError, self).__init__(errors)
+        self.missing = missing
 
 
 def profile_view(item):
@@ -79,7 +83,7 @@ def resolve(profiles, customer_id, reference):
     if found is None:
         known = ", ".join(sorted(repr(p["name"]) for p in profiles)) or "none"
         raise ProfileError(["profile %r is not a profile of customer %s (its profiles: %s)"
-                            % (reference, customer_id, known)])
+                            % (reference, customer_id, known)], missing=True)
     return found
 
 

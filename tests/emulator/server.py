@@ -253,6 +253,9 @@ class Emulator:
             raise ValueError("answer_mode %r and its old name batch_shape %r disagree" % (answer_mode, batch_shape))
         self.answer_mode = answer_mode or batch_shape or "published"
         self.listing_lag = listing_lag
+        # The published job status shows deviceId null (for a failed device); nothing promises an id for a
+        # registered one: False answers every upload job's devices without ids, so clients must list them.
+        self.job_device_ids = True
         # The published examples say devicesAssigned, the tables, OpenAPI and both SDKs devicesAssignedCount
         # (partnercenter-policies.md §3). None: the answer mode decides (published and sdk follow the majority,
         # recorded what each recording shows); tests can force one spelling, or both, in any mode.
@@ -1561,6 +1564,8 @@ class _Handler(BaseHTTPRequestHandler):
             # No batchJobStatus answer is recorded: codes stay, descriptions are null, the leanest result the
             # SDK models allow (docs/emulator.md says this is a choice, not a recording).
             devices = [dict(d, errorDescription=None) for d in devices]
+        if not emu.job_device_ids and job["kind"] != "policy":
+            devices = [dict(d, deviceId=None) for d in devices]
         return 200, {"batchTrackingId": job["id"], "status": job["status"],
                      "startedTime": _now_iso(job["started"]) if job["started"] else None,
                      "completedTime": _now_iso(job["completed"]) if job["completed"] else None,

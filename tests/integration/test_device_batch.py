@@ -156,6 +156,35 @@ def test_device_of_another_tenant_fails_with_explanation(emulator, run_module):
     assert any("could not be registered" in w for w in lenient.get("warnings", []))
 
 
+def test_recorded_answers_806_and_808_without_descriptions_paging_and_batch_id_casing(emulator, run_module):
+    """answer_mode recorded: job results carry codes without descriptions, batches are listed without status,
+    pages are linked with their own query; a batch declared in another casing is the one that exists."""
+    emulator.answer_mode = "recorded"
+    emulator.page_size = 2
+    emulator.seed_batch(CUSTOMER, "Contoso-2026-11", [api_device(device(i, with_hash=False)) for i in range(3)])
+    # SN-00000..2 are listed (paged), SN-00003 is registered in this tenant as a hash only (so not matched by
+    # reading: the job answers 806), SN-00004 belongs to another tenant (808).
+    emulator.seed_batch(CUSTOMER, "hashes", [{"HardwareHash": device(3)["hardware_hash"]}])
+    emulator.foreign_keys.add(("serial", "SN-00004"))
+    devices = [device(i, with_hash=False) for i in range(3)] + [{"hardware_hash": device(3)["hardware_hash"]},
+                                                              device(4), device(5)]
+    r = run_module(MODULE, args(devices, batch_id="contoso-2026-11", fail_on_device_errors=False)).result
+    assert not r.get("failed"), r.get("msg")
+    assert r["batch_id"] == "Contoso-2026-11" and r["created"] is False
+    assert any("exists as 'Contoso-2026-11'" in w for w in r.get("warnings", []))
+    [post] = upload_posts(emulator)
+    assert post["path"].endswith("/deviceBatches/Contoso-2026-11/devices") and len(post["body"]) == 3
+    outcomes = dict(((d["serial_number"] or "hash"), d) for d in r["devices"])
+    assert outcomes["SN-00004"]["outcome"] == "failed" and outcomes["SN-00004"]["error_description"] is None
+    assert "another tenant" in outcomes["SN-00004"]["explanation"]
+    assert outcomes["SN-00005"]["outcome"] == "registered"
+    hashed = [d for d in r["devices"] if not d["serial_number"]]
+    assert [d["outcome"] for d in hashed] == ["already_present"] and hashed[0]["error_code"] == "806"
+    assert sorted(d["serial_number"] for d in r["already_present"] if d["serial_number"]) == [
+        "SN-00000", "SN-00001", "SN-00002"]
+    assert any("another tenant" in w and "808" in w for w in r.get("warnings", []))
+
+
 def test_bad_input_sends_no_request(emulator, run_module):
     devices = [device(0), {"serial_number": "LONELY"}, {"serial_number": 12345, "manufacturer": "x", "model": "y"},
                {"hardware_hash": "not base64!"}, device(0)]

@@ -1,5 +1,8 @@
 """Autopilot profiles against the emulator: the profile modules, and profiles assigned on registration.
-Every claim about writes is read from the emulator's request log."""
+Every claim about writes is read from the emulator's request log. Registration runs against the published
+answers and the recorded ones (a device's listing names its profile by name: docs/emulator.md)."""
+import pytest
+
 from tests.helpers import CUSTOMER, device
 
 PROFILE = "partnercenter.autopilot.partnercenter_autopilot_profile"
@@ -85,7 +88,9 @@ def test_absent_refuses_a_profile_devices_carry_unless_forced(emulator, run_modu
         ("DELETE", "/v1/customers/%s/policies/%s" % (CUSTOMER, policy))]
 
 
-def test_registration_assigns_the_batch_profile_once(emulator, run_module):
+@pytest.mark.parametrize("mode", ["published", "recorded"])
+def test_registration_assigns_the_batch_profile_once(emulator, run_module, mode):
+    emulator.answer_mode = mode
     policy = emulator.seed_policy(CUSTOMER, "Kiosk", ["skip_eula"])
     devices = [device(i) for i in range(3)]
     first = run_module(BATCH, batch_args(devices, profile="Kiosk")).result
@@ -128,9 +133,54 @@ def test_registration_assigns_the_batch_profile_once(emulator, run_module):
 
 def test_unknown_profile_fails_before_any_write(emulator, run_module):
     emulator.seed_policy(CUSTOMER, "Kiosk", [])
-    failed = run_module(BATCH, batch_args([device(0)], profile="Kiosks")).result
+    # A name not listed is looked for again for a while (a new profile is listed late): wait_timeout bounds it.
+    failed = run_module(BATCH, batch_args([device(0)], profile="Kiosks", wait_timeout=2)).result
     assert failed.get("failed") and "'Kiosks'" in failed["msg"] and CUSTOMER in failed["msg"]
+    assert "looked for 2 s" in failed["msg"]
     assert writes(emulator) == [] and emulator.batch_ids(CUSTOMER) == []
+    lists = [e for e in emulator.requests("GET") if e["path"].endswith("/policies")]
+    assert len(lists) >= 2 and lists[-1]["time"] - lists[0]["time"] >= 2 - 0.1 * 2
+
+
+def test_a_profile_created_earlier_in_the_play_is_found_though_not_listed_yet(emulator, run_module):
+    """The profile task answers with the new profile at once; its listing comes only after the lag."""
+    emulator.listing_lag = 3.0
+    created = run_module(PROFILE, dict(KIOSK)).result
+    assert created["changed"] and created["profile"]["id"]
+    result = run_module(BATCH, batch_args([device(i) for i in range(2)], profile="Kiosk")).result
+    assert not result.get("failed"), result.get("msg")
+    assert [m for m, _p in writes(emulator)] == ["POST", "POST", "PATCH"], "one profile, one upload, one assignment"
+    assert all(emulator.device_policy(CUSTOMER, d["id"]) == created["profile"]["id"]
+               for d in emulator.batch_devices(CUSTOMER, "kiosks"))
+    assert [d["profile_status"] for d in result["devices"]] == ["assigned"] * 2
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+def test_a_lost_profile_write_not_listed_yet_is_read_back_not_sent_again(emulator, run_module, method):
+    """The read-back outlasts the listing lag: resending at once would create a namesake."""
+    if method == "PUT":
+        emulator.seed_policy(CUSTOMER, "Kiosk", [])
+    emulator.listing_lag = 4.0
+    emulator.add_fault("status_after_apply", method=method, path="policies", status=504)
+    result = run_module(PROFILE, dict(KIOSK)).result
+    assert result["changed"] and not result.get("failed"), result.get("msg")
+    assert len(writes(emulator, method)) == 1
+    assert [p["name"] for p in emulator.policy_list(CUSTOMER)] == ["Kiosk"]
+    emulator.clear_log()
+    again = run_module(PROFILE, dict(KIOSK)).result
+    assert again["changed"] is False and writes(emulator) == []
+
+
+def test_registration_waits_for_new_devices_to_be_listed_before_assigning(emulator, run_module):
+    """Job answers without device ids (the recorded answers give none for a failure, and nothing promises them
+    for a success): the new devices are found in the listing, which shows them only after the lag."""
+    emulator.listing_lag = 3.0
+    emulator.job_device_ids = False
+    policy = emulator.seed_policy(CUSTOMER, "Kiosk", [])
+    result = run_module(BATCH, batch_args([device(i) for i in range(2)], profile="Kiosk")).result
+    assert not result.get("failed"), result.get("msg")
+    assert [d["profile_status"] for d in result["devices"]] == ["assigned"] * 2
+    assert all(emulator.device_policy(CUSTOMER, d["id"]) == policy for d in emulator.batch_devices(CUSTOMER))
 
 
 def test_lost_assignment_answer_is_read_back_not_sent_again(emulator, run_module):

@@ -9,7 +9,7 @@ from tests.helpers import CUSTOMER, api_device, device
 from tests.reliability.conftest import assert_converged, hold_jobs_until_the_next_run, upload_counts
 
 MODULE = "partnercenter.autopilot.partnercenter_device_batch"
-SHAPES = ("published", "sdk")  # the batch listing with and without its optional status
+SHAPES = ("published", "sdk", "recorded")  # the answer modes: the batch listing with and without its status
 
 
 def long_jobs(emulator):

@@ -302,7 +302,7 @@ def test_806_without_a_description_is_already_present(service, wire, extra, stat
     info = interpret_job(service.job_status(C, rec.TRACKING_ID))
     [device] = info["devices"]
     assert (device["outcome"], device["error_code"], device["serial_number"], device["product_key"]) == (
-        "already_present", "806", "R9-ZNP74", "00329-00000-0003-AA613")
+        "already_present", "806", "R9-ZNP74", "00329-00000-0003-AA613"), "806 not read before the description"
     assert (info["already_present"], info["failed"], info["succeeded"]) == (1, 0, 0)
 
 

@@ -110,7 +110,7 @@ def test_registration_assigns_the_batch_profile_once(emulator, run_module, mode)
 
     emulator.clear_log()
     second = run_module(BATCH, batch_args(devices, profile="Kiosk")).result
-    assert second["changed"] is False and writes(emulator) == []
+    assert second["changed"] is False and writes(emulator) == [], "a re-run assigned the profile again"
     assert [a["status"] for a in second["profile_assignments"]] == ["already_assigned"] * 3
 
     # A device-level override: one assignment, for that device only.

@@ -139,3 +139,12 @@ test-integration: collection
 
 clean:
 	rm -rf $(VENV) .venv-lint .venv-core* .build reports .pytest_cache
+
+# The emulator in the foreground, to try the playbooks by hand (README: "Try it by hand against the emulator"):
+# prints the export lines that point them at it, then serves until Ctrl-C. Its CA, token cache and upload journal
+# are in EMULATOR_DIR; EMULATOR_ARGS passes more options (python -m tests.emulator --help), e.g. --port 8443.
+EMULATOR_DIR ?= .build/emulator
+EMULATOR_ARGS ?=
+.PHONY: emulator
+emulator: collection
+	@$(PY) -m tests.emulator --workdir $(EMULATOR_DIR) --exports $(EMULATOR_ARGS)

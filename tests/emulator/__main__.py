@@ -2,7 +2,8 @@
 
 Prints (and optionally writes) a JSON object with the URL, authority, CA path, demo credentials and the
 effective timing settings (`timing`), then serves until SIGTERM/SIGINT. The demo and anyone trying the
-collection by hand start it this way.
+collection by hand start it this way. With --exports (what `make emulator` runs) it prints instead the shell
+`export` lines that point the playbooks at it: see the README, "Try it by hand against the emulator".
 
 Timing: no --profile answers at once and never throttles (as the tests expect); --profile realistic adds the
 latency, job durations and throttling partners report; --profile lenient the same without throttling or
@@ -11,6 +12,7 @@ hangs. The other timing options override the profile's values; --time-scale mult
 import argparse
 import json
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -24,6 +26,32 @@ def _limit(text):
     return None if text.lower() in ("0", "none", "") else int(text)
 
 
+# --exports: the token cache and upload journal the printed lines name, in the emulator's workdir. They hold this
+# emulator's state (its tokens, its jobs), which starts empty each time: files a previous emulator left are removed.
+TOKEN_CACHE = "token-cache.json"
+JOURNAL = "upload-journal.json"
+LEFTOVERS = (TOKEN_CACHE, TOKEN_CACHE + ".consent-flow.json", JOURNAL, JOURNAL + ".lock")
+
+
+def exports(info, workdir):
+    """The shell lines that point the playbooks, the role and the modules at this emulator (PARTNERCENTER_*)."""
+    values = [
+        ("PARTNERCENTER_BASE_URL", info["url"]),
+        ("PARTNERCENTER_AUTHORITY", info["authority"]),
+        ("PARTNERCENTER_CA_PATH", info["ca_path"]),
+        ("PARTNERCENTER_TENANT_ID", info["tenant_id"]),
+        ("PARTNERCENTER_CLIENT_ID", info["client_id"]),
+        ("PARTNERCENTER_CLIENT_SECRET", info["client_secret"]),
+        ("PARTNERCENTER_REFRESH_TOKEN", info["refresh_token"]),
+        ("PARTNERCENTER_TOKEN_CACHE_PATH", os.path.join(workdir, TOKEN_CACHE)),
+        ("PARTNERCENTER_JOURNAL_PATH", os.path.join(workdir, JOURNAL)),
+    ]
+    lines = ["export %s=%s" % (name, shlex.quote(value)) for name, value in values]
+    if sys.prefix != sys.base_prefix:  # run from a virtual environment (.venv): its ansible-playbook first
+        lines.append('export PATH=%s:"$PATH"' % shlex.quote(os.path.dirname(os.path.abspath(sys.executable))))
+    return lines
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tests.emulator", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -31,6 +59,10 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--workdir", help="where the CA and server certificate are written (kept)")
     parser.add_argument("--info-file", help="also write the JSON description here")
+    parser.add_argument("--exports", action="store_true",
+                        help="print the shell export lines that point the playbooks at the emulator instead of the "
+                             "JSON; they name a token cache and an upload journal in the workdir, removed at start "
+                             "(the emulator starts empty)")
     parser.add_argument("--queue-seconds", type=float, default=1.0,
                         help="time a job stays queued when --job-seconds is not in effect")
     parser.add_argument("--process-seconds", type=float, default=2.0,
@@ -60,6 +92,7 @@ def main(argv=None):
                         help="multiplies every duration: latency, jobs, Retry-After, throttle window (default 1)")
     args = parser.parse_args(argv)
     if args.workdir:
+        args.workdir = os.path.abspath(args.workdir)
         os.makedirs(args.workdir, exist_ok=True)
     knobs = {k: v for k, v in vars(args).items() if (k in TIMING_DEFAULTS or k in ("seed", "time_scale"))
              and (v is not None or k.endswith("_per_minute"))}
@@ -76,7 +109,18 @@ def main(argv=None):
         with open(tmp, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, args.info_file)  # readers never see a half-written file
-    print(text, flush=True)
+    if args.exports:
+        for name in LEFTOVERS:
+            path = os.path.join(emu.workdir, name)
+            if os.path.exists(path):
+                os.remove(path)
+        print("# The Partner Center emulator is running at %s (Ctrl-C stops it). In another terminal, at the "
+              "repository root,\n# paste these lines; the playbooks then talk to the emulator:" % emu.url)
+        print("\n".join(exports(info, emu.workdir)))
+        print("# Then, for example: ansible-playbook -i playbooks/inventory/hosts.yml playbooks/register_devices.yml",
+              flush=True)
+    else:
+        print(text, flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

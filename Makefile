@@ -83,7 +83,7 @@ sanity-matrix: sanity $(foreach v,$(OLDER_CORES),.venv-core$(v)/.installed)
 
 # The playbooks and every module's EXAMPLES run on the older ansible-core versions too (pytest runs
 # everything on the newest): templating differs between versions, so sanity alone would not catch it.
-COMPAT_TESTS := tests/integration/test_register_playbook.py tests/integration/test_examples.py
+COMPAT_TESTS := tests/integration/test_register_playbook.py tests/integration/test_examples.py tests/integration/test_playbook_errors.py
 compat: collection $(foreach v,$(OLDER_CORES),.venv-core$(v)/.installed)
 	set -e; for v in $(OLDER_CORES); do .venv-core$$v/bin/python -m pytest -q $(COMPAT_TESTS); done
 

@@ -44,6 +44,9 @@ options:
       - Refresh token of an admin agent obtained once through the secure application model (App+User).
       - Refresh tokens rotate and expire after 90 days unused; use O(token_cache_path) to keep the rotated one.
       - Falls back to E(PARTNERCENTER_REFRESH_TOKEN).
+      - A refresh token Entra ID refuses is named by where it came from (this option, E(PARTNERCENTER_REFRESH_TOKEN),
+        or the O(token_cache_path) file), never shown; so are a refused O(client_secret), certificate,
+        O(client_id) and O(tenant_id).
     type: str
   auth_flow:
     description:
@@ -63,6 +66,9 @@ options:
     description:
       - msal token cache file (written with mode 0600). It keeps the rotated refresh token and a still valid
         access token between runs.
+      - Its refresh token is tried before O(refresh_token). When Entra ID refuses it (expired, revoked, or rotated
+        by another copy of the file), the error names the file; running C(playbooks/consent.yml) again with it
+        signs in anew.
       - Falls back to E(PARTNERCENTER_TOKEN_CACHE_PATH).
     type: path
 requirements:

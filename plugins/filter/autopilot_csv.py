@@ -58,17 +58,29 @@ GROUP_TAG = "group tag"
 def read_rows(text, name="autopilot_csv"):
     """Parse Autopilot CSV text. Returns (rows, problems): rows are (line number, device, group tag or None)
     tuples, problems are (line number, message) tuples of rows that cannot become a device. A CSV that cannot
-    be read at all (not text, empty, unknown or no identity columns) raises AnsibleFilterError prefixed with
-    name. Shared by the autopilot_csv and csv_batches filters."""
+    be read at all (not text, not UTF-8, empty, unknown or no identity columns, an unbalanced quote) raises
+    AnsibleFilterError prefixed with name. Shared by the autopilot_csv and csv_batches filters."""
     if isinstance(text, bytes):
-        text = text.decode("utf-8-sig")
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            raise AnsibleFilterError("%s: the CSV is not UTF-8 text (byte %d); save it as UTF-8 or ASCII"
+                                     % (name, err.start))
     if not isinstance(text, str):
         raise AnsibleFilterError("%s: expected the CSV text, got %s" % (name, type(text).__name__))
     text = text.lstrip(u"\ufeff")
     reader = csv.reader(io.StringIO(text))
     header = None
     rows, problems = [], []
-    for row in reader:
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as err:  # an unbalanced quote makes one huge field: the rest cannot be read
+            raise AnsibleFilterError("%s: line %d: the CSV cannot be read from this line on: %s (an unbalanced "
+                                     "quote?)" % (name, start, err))
         line = reader.line_num
         if not any(cell.strip() for cell in row):
             continue

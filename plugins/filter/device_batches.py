@@ -62,6 +62,8 @@ _value:
       elements: dict
 '''
 
+from collections.abc import Iterable, Mapping
+
 from ansible.errors import AnsibleFilterError
 
 HOST_VARS = (
@@ -76,10 +78,18 @@ IDENTITY_VARS = tuple(var for var, _field in HOST_VARS[:3])
 
 
 def device_batches(hosts):
-    if not isinstance(hosts, (list, tuple)):
-        hosts = list(hosts or [])
+    if hosts is None:
+        hosts = []
+    if isinstance(hosts, (str, bytes, Mapping)) or not isinstance(hosts, Iterable):
+        raise AnsibleFilterError("device_batches: expected a list of host variables, for example "
+                                 "groups['autopilot_devices'] | map('extract', hostvars), got %s"
+                                 % type(hosts).__name__)
     batches, order, problems = {}, [], []
     for position, host in enumerate(hosts):
+        if not isinstance(host, Mapping):
+            problems.append("host #%d: expected its host variables (a dictionary), got %s"
+                            % (position, type(host).__name__))
+            continue
         name = host.get("inventory_hostname") or "host #%d" % position
         customer, batch = host.get("partnercenter_customer_id"), host.get("partnercenter_batch_id")
         tag, clash = host.get("autopilot_group_tag"), None

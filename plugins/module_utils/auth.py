@@ -32,14 +32,13 @@ PEM_KEY_RE = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.+?-----END [A-Z ]*P
 PEM_CERT_RE = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
 
 CONSENT = "playbooks/consent.yml or partnercenter_consent"
-# Entra ID error codes → what the person running the play has to do.
+# Entra ID error codes → what happened (and, for the app's credentials, what to do). What to do about a refused
+# refresh token depends on where it came from (the token cache, an option, an environment variable): see
+# MsalTokenProvider._refused.
 AADSTS_HINTS = (
-    ("AADSTS700082", "the refresh token expired (unused for 90 days): an admin agent must consent again with MFA "
-                     "(secure application model: %s)" % CONSENT),
-    ("AADSTS50076", "multi-factor authentication is required: an admin agent must consent again with MFA (%s)"
-                    % CONSENT),
-    ("AADSTS50078", "the multi-factor authentication of this refresh token expired: an admin agent must consent "
-                    "again with MFA (%s)" % CONSENT),
+    ("AADSTS700082", "the refresh token expired (unused for 90 days)"),
+    ("AADSTS50076", "multi-factor authentication is required"),
+    ("AADSTS50078", "the multi-factor authentication of this refresh token expired"),
     ("AADSTS50079", "multi-factor authentication registration is required for the admin agent"),
     ("AADSTS7000215", "the client secret was rejected: renew client_secret for the app registration"),
     ("AADSTS7000222", "the client secret expired: create a new one for the app registration"),
@@ -47,9 +46,21 @@ AADSTS_HINTS = (
                      "registration"),
     ("AADSTS700016", "the application (client_id) is not known in this tenant: check client_id and tenant_id"),
     ("AADSTS90002", "the tenant was not found: check tenant_id"),
-    ("AADSTS70000", "the refresh token is invalid or revoked: an admin agent must consent again (%s)" % CONSENT),
-    ("AADSTS9002313", "the refresh token is malformed or not for this app: check refresh_token"),
+    ("AADSTS70000", "the refresh token is invalid or revoked"),
+    ("AADSTS9002313", "the refresh token is malformed or not for this app"),
 )
+# The codes that refuse the refresh token presented, and those that refuse one option of the app.
+REFRESH_TOKEN_CODES = frozenset(("AADSTS700082", "AADSTS50076", "AADSTS50078", "AADSTS70000", "AADSTS9002313"))
+CODE_OPTIONS = (
+    ("AADSTS7000215", "client_secret", "the client secret"),
+    ("AADSTS7000222", "client_secret", "the client secret"),
+    ("AADSTS700027", "client_certificate_path", "the certificate"),
+    ("AADSTS700016", "client_id", "the application (client) id"),
+    ("AADSTS90002", "tenant_id", "the tenant id"),
+)
+# The options whose source a refusal names: each falls back to the environment variable PARTNERCENTER_<OPTION>.
+SOURCED_OPTIONS = ("tenant_id", "client_id", "client_secret", "client_certificate_path", "refresh_token")
+PATH_OPTIONS = ("client_certificate_path",)
 # What the same and other codes mean while a sign-in's authorization code is exchanged (state=complete).
 START_AGAIN = "run state=start again (playbooks/consent.yml) and sign in once more"
 CONSENT_HINTS = (
@@ -132,26 +143,61 @@ def read_certificate(path, thumbprint=None):
     return credential
 
 
-def _hint(result, hints=AADSTS_HINTS):
-    """The hint for the first AADSTS code of an error answer (whole codes: AADSTS70008 is not AADSTS700082)."""
-    table = dict(hints)
+def _codes(result):
+    """The AADSTS codes of an error answer, in order (whole codes: AADSTS70008 is not AADSTS700082)."""
     codes = ["AADSTS%s" % c for c in AADSTS_RE.findall(result.get("error_description") or "")]
-    codes += ["AADSTS%s" % c for c in result.get("error_codes") or () if isinstance(c, int)]
-    for code in codes:
-        if code in table:
-            return "%s (%s)" % (table[code], code)
-    return None
+    return codes + ["AADSTS%s" % c for c in result.get("error_codes") or () if isinstance(c, int)]
 
 
-def _refusal(result, what="the token request", hints=AADSTS_HINTS):
-    """The one-line message for an Entra ID error answer: its error, then the hint or its first line."""
+def _code(result, hints=AADSTS_HINTS):
+    """The first code of an error answer that hints has a hint for, or None."""
+    table = dict(hints)
+    return next((code for code in _codes(result) if code in table), None)
+
+
+def _hint(result, hints=AADSTS_HINTS):
+    """The hint for the first known AADSTS code of an error answer, with the code."""
+    code = _code(result, hints)
+    return "%s (%s)" % (dict(hints)[code], code) if code else None
+
+
+def _refusal(result, what="the token request", hints=AADSTS_HINTS, remedy=None):
+    """The one-line message for an Entra ID error answer: what was refused, its error, then the hint or its first
+    line, then the remedy when there is one."""
     text = "Entra ID refused %s: %s" % (what, result.get("error") or "unknown error")
     hint = _hint(result, hints)
     if hint:
         text += ": " + hint
     elif result.get("error_description"):
         text += ": " + result["error_description"].splitlines()[0]
-    return text
+    code = _code(result, hints)
+    if remedy is None and code in REFRESH_TOKEN_CODES and dict(hints)[code] == dict(AADSTS_HINTS)[code]:
+        remedy = "an admin agent must consent again with MFA (%s)" % CONSENT
+    return text + (": " + remedy if remedy else "")
+
+
+def env_name(option):
+    """The environment variable an option falls back to."""
+    return "PARTNERCENTER_" + option.upper()
+
+
+def option_source(option, value, environ=None):
+    """Where an option's value came from, as messages name it: "PARTNERCENTER_<OPTION> (environment variable)"
+    when that variable holds the value (the option falls back to it), else "<option> (option)".
+
+    The options and their environment fallback are resolved before this code runs, so a value that equals the
+    variable's is taken to come from it. The partnercenter_auth role, which knows which of its variables it
+    passed, renames both forms to its role variables.
+    """
+    environ = os.environ if environ is None else environ
+    given = environ.get(env_name(option))
+    if value and given:
+        candidates = [given]
+        if option in PATH_OPTIONS:
+            candidates.append(os.path.abspath(os.path.expanduser(os.path.expandvars(given))))
+        if value in candidates:
+            return "%s (environment variable)" % env_name(option)
+    return "%s (option)" % option
 
 
 def _missing_app(tenant_id, client_id, client_secret, client_certificate_path):
@@ -245,6 +291,12 @@ class MsalTokenProvider(object):
             raise AuthError("cannot authenticate to Partner Center: missing %s" % ", ".join(missing))
         self.flow = flow
         self.refresh_token = refresh_token
+        values = dict(tenant_id=tenant_id, client_id=client_id, client_secret=client_secret,
+                      client_certificate_path=client_certificate_path, refresh_token=refresh_token)
+        self.sources = dict((option, option_source(option, values[option])) for option in SOURCED_OPTIONS)
+        # The refresh token Entra ID's last answer is about: "cache" (token_cache_path's) or "refresh_token", and
+        # whether the cache's was refused before refresh_token was tried.
+        self.presented, self.cache_refused = None, False
         self.scopes = [USER_SCOPE] if flow == "refresh_token" else [APP_SCOPE]
         self.token_cache_path = token_cache_path
         self.token = None
@@ -267,12 +319,13 @@ class MsalTokenProvider(object):
         except Exception as err:  # pylint: disable=broad-except  # network and TLS errors from inside msal
             raise AuthError(self._redact("cannot obtain a Partner Center token: %s" % _describe(err))) from None
         if "access_token" not in result:
-            raise AuthError(self._redact(_refusal(result)))
+            raise AuthError(self._redact(self._refused(result)))
         self.token = result["access_token"]
         self._save_cache()
         return self.token
 
     def _acquire(self, force_refresh):
+        self.presented, self.cache_refused = None, False
         if self.flow == "client_credentials":
             if force_refresh:
                 for item in self.cache.search(import_msal().TokenCache.CredentialType.ACCESS_TOKEN):
@@ -286,12 +339,38 @@ class MsalTokenProvider(object):
                 return result
             refused = result or refused
         if self.refresh_token:
+            self.presented, self.cache_refused = "refresh_token", refused is not None
             return self.app.acquire_token_by_refresh_token(self.refresh_token, scopes=self.scopes)
         if refused:  # the cache's refresh token was refused (expired, revoked): its error names the cause
+            self.presented = "cache"
             return refused
         raise AuthError("token_cache_path %s holds no sign-in of client_id %s for Partner Center: an admin agent "
                         "must consent again (%s), or give refresh_token" % (self.token_cache_path,
                                                                             self.app.client_id, CONSENT))
+
+    def _refused(self, result):
+        """The message for Entra ID's refusal: the credential refused named by where it came from - the token
+        cache file, an option or its environment variable - and what to do. Never the credential itself."""
+        code = _code(result)
+        for known, option, credential in CODE_OPTIONS:
+            if code == known:
+                return _refusal(result, "%s of %s" % (credential, self.sources[option]))
+        refresh_token_refused = code in REFRESH_TOKEN_CODES or (code is None and result.get("error") == "invalid_grant")
+        if not self.presented or not refresh_token_refused:
+            return _refusal(result)
+        if self.presented == "cache":
+            return _refusal(result, "the refresh token kept in the token cache file %s" % self.token_cache_path,
+                            remedy="run playbooks/consent.yml again with this token cache (or partnercenter_consent) "
+                                   "so that an admin agent signs in anew with MFA and the cache gets a new refresh "
+                                   "token")
+        source = self.sources["refresh_token"]
+        text = _refusal(result, "the refresh token of %s" % source,
+                        remedy="an admin agent must consent again with MFA: run playbooks/consent.yml (or "
+                               "partnercenter_consent) and use the token cache it fills (token_cache_path), or put "
+                               "a new refresh token in %s" % source.split(" ", 1)[0])
+        if self.cache_refused:
+            text += "; the refresh token kept in the token cache file %s was refused too" % self.token_cache_path
+        return text
 
     def _save_cache(self):
         if not self.token_cache_path or not self.cache.has_state_changed:

@@ -352,6 +352,100 @@ def test_cache_only_errors_name_the_consent(emulator, tmp_path):
     assert "missing refresh_token (or a token_cache_path filled by playbooks/consent.yml" in str(info.value)
 
 
+def test_a_refused_cache_names_its_file_and_the_consent_not_refresh_token(emulator, tmp_path, monkeypatch):
+    monkeypatch.delenv("PARTNERCENTER_REFRESH_TOKEN", raising=False)
+    options, _started, _landed, _done = consent(emulator, tmp_path)
+    cache = options["token_cache_path"]
+    with open(cache) as handle:
+        text = handle.read()
+    [consented] = [e["secret"] for e in json.loads(text)["RefreshToken"].values()]
+    with open(cache, "w") as handle:  # a refresh token Entra ID does not know (rotated elsewhere, revoked)
+        handle.write(text.replace(consented, "stale-refresh-token-value"))
+    with pytest.raises(AuthError) as info:
+        make(emulator, refresh_token=None, token_cache_path=cache).get_token(force_refresh=True)
+    assert str(info.value) == (
+        "Entra ID refused the refresh token kept in the token cache file %s: invalid_grant: the refresh token is "
+        "malformed or not for this app (AADSTS9002313): run playbooks/consent.yml again with this token cache (or "
+        "partnercenter_consent) so that an admin agent signs in anew with MFA and the cache gets a new refresh "
+        "token" % cache)
+
+
+@pytest.mark.parametrize("environment,named", [
+    ({}, "refresh_token (option)"),
+    ({"PARTNERCENTER_REFRESH_TOKEN": "another-value"}, "refresh_token (option)"),
+    ({"PARTNERCENTER_REFRESH_TOKEN": "<token>"}, "PARTNERCENTER_REFRESH_TOKEN (environment variable)"),
+])
+def test_a_refused_refresh_token_names_the_option_or_its_environment_variable(emulator, monkeypatch, environment,
+                                                                              named):
+    monkeypatch.delenv("PARTNERCENTER_REFRESH_TOKEN", raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value.replace("<token>", emulator._initial_refresh_token))
+    emulator.expire_refresh_token(emulator._initial_refresh_token)
+    with pytest.raises(AuthError) as info:
+        make(emulator).get_token()
+    text = str(info.value)
+    assert text.startswith("Entra ID refused the refresh token of %s: invalid_grant: the refresh token expired "
+                           "(unused for 90 days) (AADSTS700082): an admin agent must consent again" % named), text
+    assert text.endswith("or put a new refresh token in %s" % named.split(" ", 1)[0]), text
+    assert emulator._initial_refresh_token not in text
+
+
+def test_refresh_token_named_after_the_cache_refused_too(emulator, tmp_path, monkeypatch):
+    monkeypatch.delenv("PARTNERCENTER_REFRESH_TOKEN", raising=False)
+    cache = str(tmp_path / "cache.json")
+    make(emulator, token_cache_path=cache).get_token()
+    [rotated] = [e["secret"] for e in json.loads(open(cache).read())["RefreshToken"].values()]
+    emulator.expire_refresh_token(rotated)
+    emulator.expire_refresh_token(emulator._initial_refresh_token)
+    with pytest.raises(AuthError) as info:
+        make(emulator, token_cache_path=cache).get_token(force_refresh=True)
+    text = str(info.value)
+    assert text.startswith("Entra ID refused the refresh token of refresh_token (option): invalid_grant"), text
+    assert text.endswith("; the refresh token kept in the token cache file %s was refused too" % cache), text
+
+
+@pytest.mark.parametrize("setup,needle", [
+    ("secret", "Entra ID refused the client secret of PARTNERCENTER_CLIENT_SECRET (environment variable): "
+               "invalid_client: the client secret was rejected"),
+    ("client", "Entra ID refused the application (client) id of client_id (option): unauthorized_client: the "
+               "application (client_id) is not known in this tenant"),
+])
+def test_a_refused_app_credential_names_where_it_came_from(emulator, monkeypatch, setup, needle):
+    kwargs = {}
+    if setup == "secret":
+        monkeypatch.setenv("PARTNERCENTER_CLIENT_SECRET", "wrong-secret-value")
+        kwargs["client_secret"] = "wrong-secret-value"
+    else:
+        monkeypatch.setenv("PARTNERCENTER_CLIENT_ID", emulator.client_id)
+        kwargs["client_id"] = "00000000-1111-2222-3333-444444444444"
+    with pytest.raises(AuthError) as info:
+        make(emulator, **kwargs).get_token()
+    assert str(info.value).startswith(needle), str(info.value)
+    assert "wrong-secret-value" not in str(info.value)
+
+
+def test_refusals_without_a_known_source_still_say_to_consent_again():
+    consent_hints = auth.AADSTS_HINTS + auth.CONSENT_HINTS
+    mfa = {"error": "interaction_required", "error_description": "AADSTS50076: Due to a configuration change"}
+    assert auth._refusal(mfa, "the sign-in", hints=consent_hints) == (
+        "Entra ID refused the sign-in: interaction_required: multi-factor authentication is required (AADSTS50076): "
+        "an admin agent must consent again with MFA (playbooks/consent.yml or partnercenter_consent)")
+    # The consent's own hint for a code wins, with its own remedy.
+    bad_code = {"error": "invalid_grant", "error_description": "AADSTS70000: The provided value for 'code'"}
+    assert "consent again" not in auth._refusal(bad_code, "the code exchange", hints=consent_hints)
+
+
+def test_option_source():
+    environ = {"PARTNERCENTER_REFRESH_TOKEN": "rt", "PARTNERCENTER_CLIENT_CERTIFICATE_PATH": "~/app.pem"}
+    assert auth.option_source("refresh_token", "rt", environ) == "PARTNERCENTER_REFRESH_TOKEN (environment variable)"
+    assert auth.option_source("refresh_token", "other", environ) == "refresh_token (option)"
+    assert auth.option_source("client_secret", "s", environ) == "client_secret (option)"
+    assert auth.option_source("refresh_token", None, environ) == "refresh_token (option)"
+    # A path option is expanded before it arrives: ~/app.pem in the environment is the same file.
+    assert auth.option_source("client_certificate_path", os.path.expanduser("~/app.pem"), environ) == \
+        "PARTNERCENTER_CLIENT_CERTIFICATE_PATH (environment variable)"
+
+
 def test_consent_with_a_certificate(emulator, tmp_path):
     cert = make_client_certificate(str(tmp_path))
     emulator.client_certificate = cert

@@ -6,6 +6,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.outcomes import NOT_SENT, is_open, kind
+
 DOCUMENTATION = r'''
 name: device_report
 short_description: One report row per device from upload results and the jobs waited for
@@ -14,14 +16,14 @@ description:
   - Takes the RV(partnercenter.autopilot.partnercenter_device_batch#module:batches) of a
     P(partnercenter.autopilot.partnercenter_device_batch#module) task run with
     O(partnercenter.autopilot.partnercenter_device_batch#module:batches), or the C(results) of a looped one,
-    and returns one row per device - already present, registered, failed (with the reason and what to do),
-    pending, or would be added in check mode.
-  - For uploads run with O(partnercenter.autopilot.partnercenter_device_batch#module:wait=false), pass the
-    RV(partnercenter.autopilot.partnercenter_batch_job_status_info#module:jobs) they were waited for with as
-    O(jobs).
-  - A failed batch gives a row of its own with the error.
-  - Devices the module found registered after an upload whose answer was lost have no job of their own; they
-    are reported registered.
+    and returns one row per device with the outcome the module gave it (the C(outcome) of each entry of the
+    result's C(devices); nothing is guessed here).
+  - For uploads run with O(partnercenter.autopilot.partnercenter_device_batch#module:wait=false) (devices
+    C(submitted)) or whose jobs outlasted C(wait_timeout) (C(pending)), pass the
+    RV(partnercenter.autopilot.partnercenter_batch_job_status_info#module:jobs) read later as O(jobs) - those
+    devices then take their job's outcome (C(registered), C(already_present) or C(failed)).
+  - A failed batch gives a row of its own with the error (status C(error)), before the rows of its devices that
+    were sent; the devices its failure kept from being sent (status C(not sent)) have no rows of their own.
   - Devices with a declared Autopilot profile get its name and assignment status, from the batch result's
     C(profile_assignments) (joined by serial number, else product key) or else from the C(profile) and
     C(profile_status) of the device's entry in C(devices). A device whose profile assignment failed keeps its
@@ -44,7 +46,7 @@ options:
     elements: dict
     default: []
   check_mode:
-    description: Whether the play runs in check mode (devices to add are then reported as C(would_add)).
+    description: Ignored, kept for playbooks that pass it (each device's outcome says C(would_add) itself).
     type: bool
     default: false
   customer_names:
@@ -93,7 +95,10 @@ _value:
       description: Product key, or an empty string.
       type: str
     outcome:
-      description: C(registered), C(already_present), C(failed), C(pending) or C(would_add).
+      description:
+        - The device's outcome, from the module's closed set - C(registered), C(already_present), C(recovered),
+          C(submitted), C(pending), C(failed), C(refused), C(would_add), C(would_remove), C(removed) - or C(failed)
+          for the row of a failed batch.
       type: str
     status:
       description: The job status of the device, C(error) for a failed task, C(not sent) in check mode.
@@ -156,7 +161,8 @@ def _row(res, dev, outcome, status, explanation, error_code=None, error_descript
         detail += "; profile %s: failed%s" % (profile, " - " + profile_error if profile_error else "")
     return {"customer_id": customer, "customer_name": customer_name, "batch_id": batch, "serial_number": serial,
             "product_key": key,
-            "outcome": outcome, "status": status, "error_code": error_code or "",
+            "outcome": outcome, "status": status or ("not sent" if kind(outcome) == "planned" else ""),
+            "error_code": error_code or "",
             "error_description": error_description or "", "explanation": explanation or "",
             "profile": str(profile), "profile_status": str(profile_status), "profile_error": profile_error,
             "line": "%s / %s%s: %s%s" % (customer_name or customer, batch, " " + name if name else "",
@@ -165,6 +171,11 @@ def _row(res, dev, outcome, status, explanation, error_code=None, error_descript
 
 def _identity(dev):
     return dev.get("serial_number") or dev.get("product_key")
+
+
+def _join_keys(dev):
+    """A device is joined to its job's entry by serial number, else product key."""
+    return [key for key in (("serial", dev.get("serial_number")), ("key", dev.get("product_key"))) if key[1]]
 
 
 def _assignments(res):
@@ -195,6 +206,8 @@ def _names(customer_names):
 
 
 def device_report(results, jobs=None, check_mode=False, customer_names=None):
+    """check_mode is kept for playbooks that pass it: each device's outcome already says would_add."""
+    del check_mode
     names = _names(customer_names)
     by_batch = {}
     for job in jobs or []:
@@ -203,35 +216,24 @@ def device_report(results, jobs=None, check_mode=False, customer_names=None):
     for res in results or []:
         item = res.get("item") or res
         assignments = _assignments(res)
-        if res.get("failed"):
+        devices = res.get("devices") or []
+        if res.get("failed"):  # the batch's own row: what failed it, counted as a batch, not as a device
             rows.append(_row(res, None, "failed", "error", res.get("msg") or "failed", names=names))
-        # Outcomes the upload waited for itself, then those of the jobs waited for in another task.
-        outcomes = list(res.get("devices") or [])
+        # A device submitted (wait: false) or pending takes the outcome of its job read in another task.
+        later = {}
         for job in by_batch.get((item.get("customer_id"), item.get("batch_id")), []):
-            outcomes.extend(job.get("devices") or [])
-        reported = set(_identity(dev) for dev in outcomes)
-        for dev in res.get("already_present") or []:
-            if _identity(dev) not in reported:
-                rows.append(_row(res, dev, "already_present", "finished", "already registered",
-                                 assignment=_assignment(assignments, dev), names=names))
-        shown = set()
-        for dev in outcomes:  # the first outcome of a device wins
-            if _identity(dev) in shown:
-                continue
-            shown.add(_identity(dev))
+            for dev in job.get("devices") or []:
+                for key in _join_keys(dev):  # an entry naming neither (a hash-only device) joins no device
+                    later.setdefault(key, dev)
+        for dev in devices:
+            if res.get("failed") and dev.get("status") == NOT_SENT:
+                continue  # the batch's row says why none of them was sent
+            found = next((later[key] for key in _join_keys(dev) if key in later), None)
+            if is_open(dev.get("outcome")) and found is not None:
+                dev = dict(found, profile=dev.get("profile"), profile_status=dev.get("profile_status"))
             rows.append(_row(res, dev, dev.get("outcome"), dev.get("status"), dev.get("explanation"),
                              dev.get("error_code"), dev.get("error_description"), _assignment(assignments, dev),
                              names=names))
-        for dev in res.get("added") or []:
-            if _identity(dev) in reported:
-                continue
-            if check_mode:
-                rows.append(_row(res, dev, "would_add", "not sent", "would be added",
-                                 assignment=_assignment(assignments, dev), names=names))
-            else:
-                rows.append(_row(res, dev, "registered", "finished",
-                                 "found registered after an upload whose answer was lost",
-                                 assignment=_assignment(assignments, dev), names=names))
     return rows
 
 

@@ -73,6 +73,8 @@ _value:
 import datetime
 from html import escape
 
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.outcomes import OUTCOMES, is_failure, kind
+
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 1.5rem 2rem; color: #1b1b1b; }
 h1 { font-size: 1.4rem; margin-bottom: .2rem; }
@@ -191,16 +193,20 @@ SCRIPT = """
 """
 
 # Failure first: the rank of a row in the page, and of its outcome when the outcome column is sorted.
-ORDER = ("batch_failed", "failed", "profile_failed", "pending", "would_add", "registered", "already_present")
+ORDER = ("batch_failed", "refused", "failed", "profile_failed", "pending", "submitted", "would_add", "would_remove",
+         "registered", "recovered", "removed", "already_present")
 RANK = dict((key, rank) for rank, key in enumerate(ORDER))
 # The outcome counts at the top: (filter key, label, class when the count is not 0, shown when 0).
 TILES = (("", "devices", "", True), ("batch_failed", "batches failed", "bad", False), ("failed", "failed", "bad", True),
          ("pending", "pending", "warn", True),
          ("profile_failed", "profile failed", "bad", False), ("profile_assigned", "profile assigned", "", False),
-         ("would_add", "would add", "", False),
-         ("registered", "registered", "", True), ("already_present", "already present", "", True))
+         ("refused", "refused", "bad", False), ("submitted", "submitted", "warn", False),
+         ("would_add", "would add", "", False), ("would_remove", "would remove", "", False),
+         ("registered", "registered", "", True), ("recovered", "recovered", "", False),
+         ("removed", "removed", "", False), ("already_present", "already present", "", True))
 LABELS = {"batch_failed": "batch failed", "failed": "failed", "profile_failed": "profile failed", "pending": "pending",
-          "would_add": "would add",
+          "would_add": "would add", "would_remove": "would remove", "refused": "refused", "submitted": "submitted",
+          "recovered": "recovered", "removed": "removed",
           "registered": "registered", "already_present": "already present", "attention": "needs attention",
           "profile_assigned": "profile assigned"}
 PROFILE_DONE = ("assigned", "already_assigned", "would_assign")
@@ -230,7 +236,7 @@ def _keys(row):
         keys.append("profile_failed")
     elif profile_status in PROFILE_DONE:
         keys.append("profile_assigned")
-    if outcome in ("failed", "pending") or profile_status in ("failed", "pending"):
+    if kind(outcome) in ("failed", "open") or profile_status in ("failed", "pending"):
         keys.append("attention")
     return keys
 
@@ -238,7 +244,7 @@ def _keys(row):
 def _rank(row):
     if _batch_failure(row):
         return RANK["batch_failed"]
-    if row.get("outcome") != "failed" and row.get("profile_status") == "failed":
+    if not is_failure(row.get("outcome")) and row.get("profile_status") == "failed":
         return RANK["profile_failed"]
     return RANK.get(row.get("outcome"), len(ORDER))
 
@@ -271,10 +277,15 @@ class _Customer(object):
                 self.counts[key] += 1
 
     def problems(self):
-        return sum(self.counts[key] for key in ("batch_failed", "failed", "pending", "profile_failed"))
+        return sum(self.counts[key] for key in ORDER if _problem(key))
 
     def label(self):
         return self.name or self.id
+
+
+def _problem(key):
+    """Whether a count needs someone: a failed batch or profile assignment, a failed (refused) or open device."""
+    return key in ("batch_failed", "profile_failed") or (key in OUTCOMES and kind(key) in ("failed", "open"))
 
 
 def _customers(rows):
@@ -329,14 +340,17 @@ def _tiles(rows, has_profiles):
 
 def _customer_table(customers, has_profiles, has_would_add):
     has_names = any(c.name for c in customers)
-    columns = [("failed", "failed"), ("pending", "pending")]
+    def some(*keys):  # the columns of the newer outcomes only when a customer has some
+        return [(key, LABELS[key]) for key in keys if any(c.counts[key] for c in customers)]
+    columns = some("refused") + [("failed", "failed"), ("pending", "pending")] + some("submitted")
     if any(c.counts["batch_failed"] for c in customers):
         columns.insert(0, ("batch_failed", "batches failed"))
     if has_profiles:
         columns.append(("profile_failed", "profile failed"))
     if has_would_add:
         columns.append(("would_add", "would add"))
-    columns += [("registered", "registered"), ("already_present", "already present")]
+    columns += some("would_remove") + [("registered", "registered")] + some("recovered", "removed")
+    columns.append(("already_present", "already present"))
     parts = ['<h2>Customers</h2>\n<div class="scroll">\n<table id="customers">\n<thead><tr>%s<th>customer id</th>'
              '<th>batches</th><th>devices</th>%s</tr></thead>\n<tbody>\n'
              % ("<th>customer</th>" if has_names else "", "".join("<th>%s</th>" % label for _key, label in columns))]
@@ -344,7 +358,7 @@ def _customer_table(customers, has_profiles, has_would_add):
         cells = []
         for key, _label in columns:
             count = customer.counts[key]
-            bad = key in ("batch_failed", "failed", "profile_failed", "pending") and count
+            bad = _problem(key) and count
             cells.append('<td class="n%s">%s</td>' % (" bad" if bad else "", _number(count)))
         name = "<td>%s</td>" % _text(customer.name) if has_names else ""
         parts.append('<tr data-c="%s">%s<td>%s</td><td class="n">%s</td><td class="n">%s</td>%s</tr>\n'

@@ -6,6 +6,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.outcomes import ORDER, is_failure, kind
+
 DOCUMENTATION = r'''
 name: device_summary
 short_description: A few lines that summarise report rows, naming every device that failed or needs attention
@@ -58,8 +60,9 @@ _value:
   elements: str
 '''
 
-OUTCOMES = (("failed", "failed"), ("pending", "pending"), ("would_add", "would be added"),
-            ("registered", "registered"), ("already_present", "already present"))
+# In outcomes.ORDER: what needs someone first.
+LABELS = {"would_add": "would be added", "would_remove": "would be removed", "already_present": "already present"}
+OUTCOMES = tuple((key, LABELS.get(key, key)) for key in ORDER)
 PROFILE_STATUSES = (("failed", "failed"), ("pending", "pending"), ("would_assign", "would be assigned"),
                     ("assigned", "assigned"), ("already_assigned", "already assigned"),
                     ("not_registered", "not assigned (device not registered)"))
@@ -70,14 +73,14 @@ def _number(count):
 
 
 def _attention(row):
-    return row.get("outcome") in ("failed", "pending") or row.get("profile_status") in ("failed", "pending")
+    return kind(row.get("outcome")) in ("failed", "open") or row.get("profile_status") in ("failed", "pending")
 
 
 def _urgency(row):
     """Failed batches first, then failed devices, failed profile assignments, pending devices and assignments."""
     if _batch_failure(row):
         return 0
-    if row.get("outcome") == "failed":
+    if is_failure(row.get("outcome")):
         return 1
     return 2 if row.get("profile_status") == "failed" else 3
 

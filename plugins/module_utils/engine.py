@@ -21,6 +21,7 @@ from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices im
     interpret_job, plan, plan_removal)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.journal import (
     JournalError, device_count, devices_of)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.outcomes import NOT_SENT, explanation
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.profiles import (
     MAX_DEVICES_PER_ASSIGNMENT, ProfileError, carries, create_body, declared, differences, find_profile, public,
     resolve, same_id, update_body)
@@ -117,6 +118,10 @@ class BatchRun(object):
         self.declared = {}      # id(desired device) -> the profile (view) declared for it
         self.assignments = []   # one Assignment per desired device with a declared profile
         self.device_failures = None  # the message of devices that could not be registered
+        self.desired = []       # the declared devices, in input order
+        self.refused = False    # failed on its input (a profile that names none): nothing of it was sent
+        self.outcomes = {}      # id(device) -> its entry in the result's devices (one outcome each)
+        self.job_outcomes = []  # the upload jobs' devicesStatus, as devices.device_outcome reads them
 
     # ----- the guards: nothing is planned against a batch whose upload is still being processed ----------
     def settled_batches(self):
@@ -302,11 +307,15 @@ class BatchRun(object):
 
     def wait_for(self, jobs):
         outcomes, statuses = [], []
-        for job in jobs:
+        for index, job in enumerate(jobs):
             try:
                 body = self.wait_for_own_job(job)
             except (JobTimeoutError, JobStatusError) as err:
                 self.result["job_status"] = (err.last_status or {}).get("status")
+                for later in jobs[index:]:
+                    for device in later["devices"]:
+                        self.mark(device, "pending", status=self.result["job_status"])
+                self.result["changed"] = True  # the upload was accepted: its devices may be registering now
                 self.fail(str(err))
             if job["tracking_id"] in self.entries:
                 self.journal.done([self.entries[job["tracking_id"]]])
@@ -316,6 +325,14 @@ class BatchRun(object):
                 if entry["tracking_id"] == job["tracking_id"]:
                     entry["status"] = info["status"]
             outcomes.extend(info["devices"])
+            for device, outcome in pair_outcomes(job["devices"], info["devices"]):
+                if outcome is None:  # the job names it nowhere: its status stands for it
+                    self.mark(device, "registered" if info["status"] == "finished" else "failed", status=info["status"])
+                else:
+                    self.mark(device, outcome["outcome"], **dict(
+                        (k, outcome[k]) for k in ("device_id", "status", "error_code", "error_description",
+                                                  "explanation")))
+        self.job_outcomes = outcomes
         self.result["job_status"] = "finished_with_errors" if "finished_with_errors" in statuses else "finished"
         return outcomes
 
@@ -385,6 +402,7 @@ class BatchRun(object):
                 problems.append("looked for %.0f s, as a new profile is listed only after a while"
                                 % (self.clock.now() - waited_from))
         if problems:
+            self.refused = True
             self.fail("nothing was sent: " + "; ".join(problems))
 
     def plan_assignments(self, present, to_add):
@@ -428,7 +446,7 @@ class BatchRun(object):
         after a while. A device whose upload failed is not looked for."""
         if not items:
             return
-        outcomes = dict((Assignment.key_of(o["serial_number"], o["product_key"]), o) for o in self.result["devices"])
+        outcomes = dict((Assignment.key_of(o["serial_number"], o["product_key"]), o) for o in self.job_outcomes)
         registered = [Device(serial_number=o["serial_number"], product_key=o["product_key"], device_id=o["device_id"],
                              batch_id=self.batch_id)
                       for o in outcomes.values() if o["outcome"] == "registered" and o["device_id"]]
@@ -518,15 +536,11 @@ class BatchRun(object):
     def report_assignments(self):
         self.result["profile_assignments"] = [a.view() for a in self.assignments]
         self.result["profile_assigned"] = [a.desired.identity() for a in self.assignments if a.status == "assigned"]
-        by_identity = dict((a.key(), a) for a in self.assignments)
-        for outcome in self.result["devices"]:
-            item = by_identity.get(Assignment.key_of(outcome.get("serial_number"), outcome.get("product_key")))
-            outcome["profile"] = item.profile["name"] if item else None
-            outcome["profile_status"] = item.status if item else None
 
     # ----- the run ---------------------------------------------------------------------------------------
     def start(self, desired):
         p = self.p
+        self.desired = list(desired)
         self.resolve_profiles(desired)
         self.await_earlier_uploads()
         batches = self.settled_batches()
@@ -543,7 +557,8 @@ class BatchRun(object):
         self.result["plan"].update(would_add=[d.identity() for d in to_add],
                                    would_remove=[d.identity() for d in to_remove],
                                    already_present=[d.identity() for d, _found in present])
-        self.result["already_present"] = [d.identity() for d, _found in present]
+        for device, found in present:
+            self.mark(device, "already_present", device_id=found.device_id)
         self.result["created"] = bool(to_add) and not exists
         self.plan_assignments(present, to_add)
         if self.options.diff:
@@ -563,8 +578,10 @@ class BatchRun(object):
                 self.result["diff"]["after"]["profiles"] = dict(
                     (a.desired.label(bare=True), a.profile["name"]) for a in changing)
         if self.options.check_mode:
-            self.result["added"] = [d.identity() for d in to_add]
-            self.result["removed"] = [d.identity() for d in to_remove]
+            for device in to_add:
+                self.mark(device, "would_add")
+            for device in to_remove:
+                self.mark(device, "would_remove", device_id=device.device_id)
             for item in self.assignments:
                 if item.status is None:
                     item.status = "would_assign"
@@ -573,7 +590,7 @@ class BatchRun(object):
             return
         for device in to_remove:
             self.service.delete_device(self.customer, device.batch_id, device.device_id)
-            self.result["removed"].append(device.identity())
+            self.mark(device, "removed", device_id=device.device_id)
             self.result["changed"] = True
         if to_add:
             self.sent, self.uploaded = self.upload(to_add, exists), True
@@ -592,24 +609,23 @@ class BatchRun(object):
     def finish_upload(self):
         if self.uploaded:
             if not self.p["wait"]:
-                self.result["added"] = [d.identity() for job in self.sent for d in job["devices"]]
+                for job in self.sent:
+                    for device in job["devices"]:
+                        self.mark(device, "submitted", status="queued")
                 self.result["changed"] = self.result["changed"] or bool(self.sent)
                 self.result["job_status"] = "queued" if self.sent else None
             elif self.sent:
                 self.report(self.wait_for(self.sent))
-            self.result["added"].extend(d.identity() for d in self.recovered)
-            self.result["already_present"].extend(d.identity() for d in self.late_present)
+            for device in self.recovered:
+                self.mark(device, "recovered", status="finished")
+            for device in self.late_present:
+                self.mark(device, "already_present")
             self.result["changed"] = self.result["changed"] or bool(self.recovered)
 
     def report(self, outcomes):
-        self.result["devices"] = outcomes
-        for item in outcomes:
-            ident = dict(serial_number=item["serial_number"], product_key=item["product_key"])
-            if item["outcome"] == "registered":
-                self.result["added"].append(ident)
-                self.result["changed"] = True
-            elif item["outcome"] == "already_present":
-                self.result["already_present"].append(ident)
+        # A write whose devices all turned out present (806) changed nothing; any other answer to it did.
+        if any(item["outcome"] != "already_present" for item in outcomes):
+            self.result["changed"] = True
         failed = [o for o in outcomes if o["outcome"] == "failed"]
         # Devices that did register still get their profile before the batch fails (see finish).
         if failed and self.p["fail_on_device_errors"]:
@@ -617,6 +633,71 @@ class BatchRun(object):
                                     % (len(failed), len(outcomes), self.batch_id, failure_message(outcomes)))
         elif failed:
             self.warnings.append("%d devices could not be registered: %s" % (len(failed), failure_message(outcomes)))
+
+    # ----- the result: one outcome per device --------------------------------------------------------------
+    def mark(self, device, outcome, **fields):
+        entry = dict(device.identity(), device_id=None, status=None, error_code=None, error_description=None,
+                     explanation=explanation(outcome), outcome=outcome)
+        entry.update(fields)
+        entry["explanation"] = entry["explanation"] or explanation(outcome)
+        self.outcomes[id(device)] = entry
+
+    def close(self):
+        """Shape the result's devices (each declared device once, then the registered ones removed or to be
+        removed) and the lists derived from them; a device the run never got to takes the batch's failure."""
+        entries = []
+        for device in self.desired:
+            if id(device) not in self.outcomes and self.result.get("failed"):
+                self.mark(device, "refused" if self.refused else "failed", status=NOT_SENT,
+                          explanation=self.result.get("msg"))
+            if id(device) in self.outcomes:
+                entries.append(self.outcomes.pop(id(device)))
+        entries.extend(self.outcomes.values())  # removals: registered devices, not declared ones
+        by_identity = dict((a.key(), a) for a in self.assignments)
+        for entry in entries:
+            item = by_identity.get(Assignment.key_of(entry["serial_number"], entry["product_key"]))
+            entry.update(profile=item.profile["name"] if item else None, profile_id=item.profile["id"] if item else None,
+                         profile_status=item.status if item else None)
+        self.result["devices"] = entries
+        for key, outcomes in (("added", ADDED), ("already_present", ("already_present",)), ("removed", REMOVED)):
+            self.result[key] = [dict(serial_number=e["serial_number"], product_key=e["product_key"])
+                                for e in entries if e["outcome"] in outcomes]
+        if self.sent:  # a write went out: whatever became of it, something may have changed
+            self.result["changed"] = self.result["changed"] or any(
+                e["outcome"] not in ("already_present",) for e in entries if e["outcome"] in SENT)
+        return self.result
+
+
+ADDED = ("registered", "recovered", "submitted", "would_add")
+REMOVED = ("removed", "would_remove")
+SENT = ("registered", "recovered", "submitted", "pending", "failed")
+
+
+def pair_outcomes(devices, outcomes):
+    """[(device, its outcome in a job's devicesStatus or None)]: by serial number or product key, and the
+    entries naming neither (a hash-only device) to the devices left, in upload order."""
+    by_key, used = {}, set()
+    for outcome in outcomes:
+        for key in _keys(outcome["serial_number"], outcome["product_key"]):
+            by_key.setdefault(key, []).append(outcome)
+    pairs, left = [], []
+    for device in devices:
+        found = next((o for key in _keys(device.serial_number, device.product_key) for o in by_key.get(key, ())
+                      if id(o) not in used), None)
+        if found is None:
+            left.append(device)
+        else:
+            used.add(id(found))
+            pairs.append((device, found))
+    unnamed = [o for o in outcomes if id(o) not in used and not (o["serial_number"] or o["product_key"])]
+    for device in left:
+        pairs.append((device, unnamed.pop(0) if unnamed else None))
+    return pairs
+
+
+def _keys(serial_number, product_key):
+    return [k for k in (("sn", (serial_number or "").strip().upper()), ("pk", (product_key or "").strip().upper()))
+            if k[1]]
 
 
 def in_pool(concurrency, work, items):
@@ -665,7 +746,7 @@ def run_batches(service, journal, requests, options, clock, concurrency=1):
                 run.attempt(run.finish)
     in_pool(concurrency, start, groups)
     in_pool(concurrency, finish, groups)
-    return [run.result for run, _desired in runs], warnings
+    return [run.close() for run, _desired in runs], warnings
 
 
 def read_jobs(service, targets, wait, wait_timeout, poll_interval, clock, concurrency=1):

@@ -344,50 +344,70 @@ job_status:
   returned: unless O(batches) is given
   type: str
 added:
-  description: Devices registered by this run (without O(wait), those submitted; in check mode, those that would be).
+  description:
+    - The devices of RV(devices) whose outcome is C(registered), C(recovered), C(submitted) or C(would_add).
   returned: unless O(batches) is given
   type: list
   elements: dict
   sample: [{serial_number: 1R9-ZNP67, product_key: null}]
 already_present:
-  description: Listed devices that were already registered for the customer.
+  description: The devices of RV(devices) whose outcome is C(already_present).
   returned: unless O(batches) is given
   type: list
   elements: dict
 removed:
-  description: Devices removed (or that would be, in check mode).
+  description: The devices of RV(devices) whose outcome is C(removed) or C(would_remove).
   returned: unless O(batches) is given
   type: list
   elements: dict
 devices:
-  description: Per-device outcome of the upload job(s).
+  description:
+    - Exactly one entry per declared device, in input order, then one per registered device removed (or to be
+      removed in check mode) that was not declared.
+    - Each has one C(outcome) from a closed set, which the report filters read as it is.
   returned: unless O(batches) is given
   type: list
   elements: dict
   contains:
     serial_number:
-      description: Serial number as reported by the job.
+      description: Serial number.
       type: str
     product_key:
-      description: Product key as reported by the job.
+      description: Product key.
+      type: str
+    device_id:
+      description: The device's service id, when known.
       type: str
     status:
-      description: C(finished), C(finished_with_errors), C(queued), C(processing) or C(unknown).
+      description: The device's status in its upload job (C(finished), C(finished_with_errors), C(queued),
+        C(processing)) when the job was read, else V(null).
       type: str
     error_code:
       description: Partner Center's error code, as a string.
       type: str
     error_description:
-      description: Partner Center's error name, for example C(ZtdDeviceAssignedToOtherTenant).
+      description: Partner Center's error name, for example C(ZtdDeviceAssignedToOtherTenant); V(null) when the
+        service gave only a code.
       type: str
     explanation:
-      description: What the error means and what to do.
+      description: What the outcome means, or what the error means and what to do.
       type: str
     outcome:
-      description: C(registered), C(already_present), C(failed) or C(pending).
+      description:
+        - C(registered) (by this run's upload job), C(already_present) (listed before the upload, or answered
+          C(806) by its job), C(recovered) (found registered after an upload whose answer was lost),
+          C(submitted) (uploaded, job not waited for - O(wait=false)), C(pending) (uploaded, job not finished
+          within O(wait_timeout)), C(failed) (the job refused it, or the batch failed before it was sent),
+          C(refused) (bad input, nothing of its batch was sent), C(would_add) and C(would_remove) (check mode),
+          C(removed).
       type: str
+      choices: [registered, already_present, recovered, submitted, pending, failed, refused, would_add,
+                would_remove, removed]
     profile:
       description: The name of the device's declared profile, or V(null).
+      type: str
+    profile_id:
+      description: The id of the device's declared profile, or V(null).
       type: str
     profile_status:
       description: What became of the profile, as in RV(profile_assignments[].status); V(null) without one.

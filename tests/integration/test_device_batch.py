@@ -274,8 +274,9 @@ def test_batch_scope_ignores_other_batches(emulator, run_module):
         ("SN-00000", device(0)["hardware_hash"])]
     assert_object_types(posts[0]["body"])
     assert emulator.requests("GET", "/deviceBatches/other/devices$") == []  # the other batch was not even read
+    # One outcome per declared device: SN-00000 from the job's 806, SN-00001 from the listing.
     assert [(d["serial_number"], d["outcome"], d["error_description"]) for d in r["devices"]] == [
-        ("SN-00000", "already_present", "ZtdDeviceAlreadyAssigned")]
+        ("SN-00000", "already_present", "ZtdDeviceAlreadyAssigned"), ("SN-00001", "already_present", None)]
     assert r["changed"] is False and r["added"] == [] and not r["created"]
     assert sorted(serials(r["already_present"])) == ["SN-00000", "SN-00001"]
 

@@ -12,6 +12,7 @@ from ansible_collections.partnercenter.autopilot.plugins.filter.device_report im
 from ansible_collections.partnercenter.autopilot.plugins.filter.device_report_csv import device_report_csv
 from ansible_collections.partnercenter.autopilot.plugins.filter.device_report_html import device_report_html
 from ansible_collections.partnercenter.autopilot.plugins.filter.device_summary import device_summary
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.outcomes import explanation
 
 C1 = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
 C2 = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
@@ -54,7 +55,21 @@ def test_all_bad_hosts_reported_at_once():
 
 
 def test_empty_inventory():
-    assert device_batches([]) == []
+    assert device_batches([]) == [] and device_batches(None) == []
+
+
+def test_hosts_that_are_not_host_variables_are_named():
+    with pytest.raises(AnsibleFilterError) as info:
+        device_batches([host("a", product_key="P"), "b", None])
+    assert str(info.value) == ("device_batches: 2 hosts cannot be placed in a batch: host #1: expected its host "
+                               "variables (a dictionary), got str; host #2: expected its host variables (a "
+                               "dictionary), got NoneType")
+
+
+@pytest.mark.parametrize("hosts", ["localhost", 42, {"inventory_hostname": "a"}])
+def test_a_value_that_is_not_a_list_of_hosts_is_an_error(hosts):
+    with pytest.raises(AnsibleFilterError, match="device_batches: expected a list of host variables"):
+        device_batches(hosts)
 
 
 def test_autopilot_profile_becomes_the_device_profile_and_is_omitted_when_unset():
@@ -133,6 +148,9 @@ def test_autopilot_csv_reads_what_get_windowsautopilotinfo_writes(text, expected
     (HEADER + "\nS1,,QUJD\nS2,QUJD\n,,\nS3,,QUJD,extra\n", "line 3: 2 fields, the header has 3; line 5: 4 fields"),
     (HEADER + ",Manufacturer name\n,,,HP\n", "line 2: no serial number, product id or hardware hash"),
     (42, "expected the CSV text, got int"),
+    (HEADER + '\nS1,,QUJD\nS2,,"' + "Q" * 200000 + "\nS3,,QUJD\n",
+     "line 3: the CSV cannot be read from this line on: field larger than field limit"),
+    (b"\xff\xfeD\x00e\x00", "the CSV is not UTF-8 text (byte 0)"),
 ])
 def test_autopilot_csv_errors_name_the_line(text, needle):
     with pytest.raises(AnsibleFilterError) as info:
@@ -225,30 +243,64 @@ def test_autopilot_csv_still_drops_the_group_tag():
     assert autopilot_csv(TAGGED + "S1,,QUJD,Sales\n") == [{"serial_number": "S1", "hardware_hash": "QUJD"}]
 
 
-def upload(customer, batch, added=(), already=(), failed=None):
-    res = {"item": {"customer_id": customer, "batch_id": batch, "devices": []},
-           "added": [{"serial_number": s, "product_key": None} for s in added],
-           "already_present": [{"serial_number": s, "product_key": None} for s in already]}
-    if failed:
-        res.update(failed=True, msg=failed)
-    return res
+# The status the module gives a device's entry with each outcome; None (no job status) for a device found
+# registered before any upload, one planned in check mode, or one its batch's failure reached before it was sent.
+STATUSES = {"registered": "finished", "recovered": "finished", "failed": "finished_with_errors",
+            "submitted": "queued", "pending": "processing"}
+
+
+def device(serial, outcome, description=None, **fields):
+    """An entry of a batch result's devices as partnercenter_device_batch returns it: every declared device once,
+    with its outcome and, for an outcome a job gave, that job's status and error."""
+    entry = {"serial_number": serial, "product_key": None, "device_id": None, "status": STATUSES.get(outcome),
+             "error_code": "808" if description else None, "error_description": description,
+             "explanation": "ask the other partner" if description else explanation(outcome), "outcome": outcome,
+             "profile": None, "profile_id": None, "profile_status": None}
+    entry.update(fields)
+    return entry
+
+
+def batch(customer, batch_id, *devices):
+    """One batch's result (a task's, or an entry of its batches): every declared device's entry in devices,
+    and the lists the module derives from them."""
+    def ids(*outcomes):
+        return [{"serial_number": d["serial_number"], "product_key": d["product_key"]} for d in devices
+                if d["outcome"] in outcomes]
+    return {"customer_id": customer, "batch_id": batch_id, "devices": list(devices),
+            "added": ids("registered", "recovered", "submitted", "would_add"),
+            "already_present": ids("already_present"), "removed": ids("removed", "would_remove")}
+
+
+def upload(customer, batch_id, *devices, **failure):
+    """A looped task's result: its batch in item, and the batch's result; or with failed="msg" a task that
+    failed before its batch was read (no devices, so the report gives the batch a row of its own)."""
+    item = {"customer_id": customer, "batch_id": batch_id,
+            "devices": [{"serial_number": d["serial_number"]} for d in devices]}
+    if failure.get("failed"):
+        return {"item": item, "failed": True, "msg": failure["failed"]}
+    return dict(batch(customer, batch_id, *devices), item=item)
 
 
 def outcome(serial, outcome, description=None):
-    return {"serial_number": serial, "product_key": None, "status": "finished_with_errors" if description else
-            "finished", "outcome": outcome, "error_code": "808" if description else None,
-            "error_description": description, "explanation": "ask the other partner" if description else None}
+    """A device of a job's devicesStatus, as partnercenter_batch_job_status_info returns it in its jobs."""
+    return {"serial_number": serial, "product_key": None, "device_id": None,
+            "status": "finished_with_errors" if description else "finished", "outcome": outcome,
+            "error_code": "808" if description else None, "error_description": description,
+            "explanation": "ask the other partner" if description else None}
 
 
 def test_device_report_one_row_per_device_from_uploads_and_jobs():
-    results = [upload(C1, "b1", added=["S1", "S2", "S3"], already=["S0"]), upload(C2, "b2", failed="403: no relationship")]
+    # Uploaded with wait: false (S1, S2 submitted); S3 was sent, its answer lost, and found registered.
+    results = [upload(C1, "b1", device("S0", "already_present"), device("S1", "submitted"),
+                      device("S2", "submitted"), device("S3", "recovered")),
+               upload(C2, "b2", failed="403: no relationship")]
     jobs = [{"customer_id": C1, "batch_id": "b1", "devices": [
         outcome("S1", "registered"), outcome("S2", "failed", "ZtdDeviceAssignedToOtherTenant")]},
         {"customer_id": C1, "batch_id": "other", "devices": [outcome("X9", "registered")]}]
     rows = device_report(results, jobs)
     assert [(r["batch_id"], r["serial_number"], r["outcome"]) for r in rows] == [
         ("b1", "S0", "already_present"), ("b1", "S1", "registered"), ("b1", "S2", "failed"),
-        ("b1", "S3", "registered"),  # sent, answer lost, found registered: no job of its own
+        ("b1", "S3", "recovered"),  # sent, answer lost, found registered: no job of its own
         ("b2", "", "failed")]
     assert rows[2]["error_code"] == "808" and rows[2]["line"].endswith(
         "S2: failed - ZtdDeviceAssignedToOtherTenant (ask the other partner)")
@@ -256,26 +308,64 @@ def test_device_report_one_row_per_device_from_uploads_and_jobs():
     assert rows[4]["explanation"] == "403: no relationship" and rows[4]["status"] == "error"
 
 
+def test_device_report_of_uploads_not_waited_for_then_of_their_jobs_read_later():
+    # wait: false: every uploaded device is submitted (S0 was already registered, so it was not sent).
+    results = [upload(C1, "b1", device("S0", "already_present"), device("S1", "submitted"),
+                      device(None, "submitted", product_key="PK2"), device("S3", "submitted"),
+                      device("S4", "submitted"), device(None, "submitted")),
+               upload(C2, "b1", device("S1", "submitted"))]
+    rows = device_report(results)
+    assert [(r["customer_id"], r["serial_number"] or r["product_key"], r["outcome"], r["status"]) for r in rows] == [
+        (C1, "S0", "already_present", ""), (C1, "S1", "submitted", "queued"), (C1, "PK2", "submitted", "queued"),
+        (C1, "S3", "submitted", "queued"), (C1, "S4", "submitted", "queued"), (C1, "", "submitted", "queued"),
+        (C2, "S1", "submitted", "queued")]
+    assert rows[1]["line"] == "%s / b1 S1: submitted - %s" % (C1, explanation("submitted"))
+    # The jobs read later by partnercenter_batch_job_status_info (jobs: the uploads' jobs): each submitted device
+    # takes its job's outcome, joined by serial number else product key within its own customer's batch (the
+    # job of batch b2 is not S4's). S4's job is not finished yet; the hash-only device cannot be joined (the
+    # entry naming neither identity is not it); C2's job was not read.
+    jobs = [{"customer_id": C1, "batch_id": "b2", "tracking_id": "t0", "status": "finished",
+             "devices": [outcome("S4", "registered")]},
+            {"customer_id": C1, "batch_id": "b1", "tracking_id": "t1", "status": "finished_with_errors",
+             "devices": [outcome("S1", "registered"), outcome(None, "failed", "ZtdDeviceAssignedToOtherTenant"),
+                         dict(outcome("S2x", "failed", "ZtdDeviceAssignedToOtherTenant"), product_key="PK2")]},
+            {"customer_id": C1, "batch_id": "b1", "tracking_id": "t2", "status": "processing",
+             "devices": [outcome("S3", "registered"), dict(outcome("S4", "pending"), status="processing")]}]
+    rows = device_report(results, jobs)
+    assert [(r["customer_id"], r["serial_number"] or r["product_key"], r["outcome"], r["status"]) for r in rows] == [
+        (C1, "S0", "already_present", ""), (C1, "S1", "registered", "finished"),
+        (C1, "S2x", "failed", "finished_with_errors"), (C1, "S3", "registered", "finished"),
+        (C1, "S4", "pending", "processing"), (C1, "", "submitted", "queued"), (C2, "S1", "submitted", "queued")]
+    assert rows[2]["product_key"] == "PK2" and rows[2]["error_code"] == "808" and rows[2]["line"].endswith(
+        "S2x: failed - ZtdDeviceAssignedToOtherTenant (ask the other partner)")
+    assert rows[1]["line"] == "%s / b1 S1: registered" % C1
+
+
 def test_device_report_from_batches_that_waited_themselves():
-    # A task run with batches returns per-batch results with customer_id/batch_id on top and the outcomes the
-    # module waited for in devices. A device the service answered ZtdDeviceAlreadyAssigned is in both
-    # already_present and devices: one row.
-    first = {"customer_id": C1, "batch_id": "b1", "added": [{"serial_number": "S1", "product_key": None}],
-             "already_present": [{"serial_number": "S0", "product_key": None},
-                                 {"serial_number": "S2", "product_key": None}],
-             "devices": [outcome("S1", "registered"), outcome("S2", "already_present")]}
-    second = {"customer_id": C2, "batch_id": "b2", "failed": True, "msg": "403: no relationship",
-              "added": [], "already_present": [], "devices": []}
+    # A task run with batches returns per-batch results with customer_id/batch_id on top and every declared
+    # device's outcome in devices: S0 found registered before the upload, S1 registered by the job waited for,
+    # S2 answered ZtdDeviceAlreadyAssigned by it (one entry, so one row). A batch that failed (403) before
+    # sending marks its devices failed and not sent: its own row (status error, counted as a batch) stands for them.
+    first = batch(C1, "b1", device("S0", "already_present"), device("S1", "registered", device_id="dev-S1"),
+                  device("S2", "already_present", status="finished", device_id="dev-S2",
+                         explanation="already registered to this customer; counted as present"))
+    second = dict(batch(C2, "b2", device("S5", "failed", status="not sent", explanation="403: no relationship")),
+                  failed=True, msg="403: no relationship")
     rows = device_report([first, second])
     assert [(r["customer_id"], r["batch_id"], r["serial_number"], r["outcome"]) for r in rows] == [
         (C1, "b1", "S0", "already_present"), (C1, "b1", "S1", "registered"), (C1, "b1", "S2", "already_present"),
         (C2, "b2", "", "failed")]
+    assert rows[3]["status"] == "error" and rows[3]["line"] == "%s / b2: failed - 403: no relationship" % C2
+    # A batch that failed after sending keeps the rows of the devices it sent.
+    sent = dict(batch(C2, "b3", device("S6", "pending"), device("S7", "failed", status="not sent")), failed=True,
+                msg="job timed out")
+    assert [(r["serial_number"], r["outcome"]) for r in device_report([sent])] == [("", "failed"), ("S6", "pending")]
 
 
 def test_device_report_in_check_mode_lists_what_would_be_added():
-    rows = device_report([upload(C1, "b1", added=["S1"], already=["S0"])], [], True)
+    rows = device_report([upload(C1, "b1", device("S0", "already_present"), device("S1", "would_add"))], [], True)
     assert [(r["serial_number"], r["outcome"], r["status"]) for r in rows] == [
-        ("S0", "already_present", "finished"), ("S1", "would_add", "not sent")]
+        ("S0", "already_present", ""), ("S1", "would_add", "not sent")]
 
 
 def test_device_report_csv_quotes_every_field_and_round_trips():
@@ -297,7 +387,9 @@ def test_device_report_csv_quotes_every_field_and_round_trips():
 
 
 def test_device_report_csv_rows_in_a_stable_order_with_customer_names():
-    res = [upload(C2, "b2", already=["S9"]), upload(C1, "b1", already=["S2", "S1"]), upload(C1, "a0", already=["S5"])]
+    res = [upload(C2, "b2", device("S9", "already_present")),
+           upload(C1, "b1", device("S2", "already_present"), device("S1", "already_present")),
+           upload(C1, "a0", device("S5", "already_present"))]
     rows = device_report(res, customer_names={C1.upper(): "Contoso \u00e9t\u00e9", C2: " "})
     text = device_report_csv(rows)
     parsed = list(csv.DictReader(io.StringIO(text.encode("utf-8").decode("utf-8-sig"))))
@@ -331,15 +423,15 @@ def test_device_report_html_escapes_counts_and_puts_failures_first():
     body = page.split('<table id="devices">')[1]
     assert body.index("S&amp;2") < body.index("S1") < body.index("S3")
     assert body.count("<tr class=") == 3
-    assert '<tr class="failed" data-k="failed attention" data-c="%s" data-r="1">' % C1 in body
+    assert '<tr class="failed" data-k="failed attention" data-c="%s" data-r="2">' % C1 in body  # after refused
     # Offline and mailable: nothing loaded from elsewhere.
     assert "default-src 'none'" in page and " src=" not in page and "<link" not in page
 
 
 def test_device_report_html_customers_names_filters_and_failed_batches():
-    res = [upload(C1, "b1", already=["S1", "S2"]), upload(C2, "b2", failed="403: no relationship"),
-           upload(C2, "b3", already=["S3"])]
-    res[0]["devices"] = [outcome("S4", "pending")]
+    res = [upload(C1, "b1", device("S1", "already_present"), device("S2", "already_present"),
+                  device("S4", "pending")),
+           upload(C2, "b2", failed="403: no relationship"), upload(C2, "b3", device("S3", "already_present"))]
     page = device_report_html(device_report(res, customer_names={C1: "Contoso <Ltd>"}))
     customers = page.split('<table id="customers">')[1].split("</table>")[0]
     assert "<th>customer</th><th>customer id</th><th>batches</th><th>devices</th><th>batches failed</th>" in customers
@@ -362,10 +454,31 @@ def test_device_report_html_customers_names_filters_and_failed_batches():
 
 
 def test_device_report_html_in_check_mode():
-    page = device_report_html(device_report([upload(C1, "b1", added=["S1"], already=["S0"])], [], True),
-                              check_mode=True)
+    page = device_report_html(device_report([upload(C1, "b1", device("S0", "already_present"),
+                                                    device("S1", "would_add"))], [], True), check_mode=True)
     assert "Check mode: nothing was sent to Partner Center" in page
     assert 'data-count="would_add">1</b>' in page and "<th>would add</th>" in page
+
+
+def test_device_report_html_counts_refused_submitted_and_recovered_devices_per_customer():
+    refusal = "nothing was sent: profile Kiosk was not found"
+    res = [upload(C1, "b1", device("S1", "already_present")),
+           dict(batch(C2, "b2", device("S2", "refused", explanation=refusal)), failed=True, msg=refusal),
+           upload(C2, "b3", device("S3", "submitted"), device("S4", "recovered"))]
+    page = device_report_html(device_report(res))
+    customers = page.split('<table id="customers">')[1].split("</table>")[0]
+    assert ("<th>customer id</th><th>batches</th><th>devices</th><th>batches failed</th><th>refused</th>"
+            "<th>failed</th><th>pending</th><th>submitted</th><th>registered</th><th>recovered</th>"
+            "<th>already present</th>") in customers
+    # A refused or submitted device needs someone: its customer comes first, its counts in red; the refused
+    # batch counts as a failed batch too.
+    assert customers.index(C2) < customers.index(C1)
+    assert ('<tr data-c="%s"><td>%s</td><td class="n">2</td><td class="n">3</td><td class="n bad">1</td>'
+            '<td class="n bad">1</td><td class="n">0</td><td class="n">0</td><td class="n bad">1</td><td class="n">0</td><td class="n">1</td>'
+            '<td class="n">0</td></tr>' % (C2, C2)) in customers
+    devices = page.split('<table id="devices">')[1]
+    assert devices.index(">S2<") < devices.index(">S3<") < devices.index(">S4<") < devices.index(">S1<")
+    assert "<td>refused</td><td></td><td>%s</td>" % refusal in devices
 
 
 def assignment(serial, status, profile="Kiosk", description=None, product_key=None):
@@ -376,15 +489,13 @@ def assignment(serial, status, profile="Kiosk", description=None, product_key=No
 
 
 def test_device_report_joins_profile_assignments_by_serial_then_product_key():
-    res = {"customer_id": C1, "batch_id": "b1",
-           "added": [{"serial_number": "S1", "product_key": None}, {"serial_number": None, "product_key": "PK2"}],
-           "already_present": [{"serial_number": "S0", "product_key": None},
-                               {"serial_number": "S9", "product_key": None}],
-           "devices": [outcome("S1", "registered"), dict(outcome(None, "registered"), product_key="PK2"),
-                       outcome("S3", "failed", "ZtdDeviceAssignedToOtherTenant"), outcome("S4", "registered")],
-           "profile_assignments": [assignment("S0", "already_assigned"), assignment("S1", "assigned"),
-                                   assignment(None, "failed", "Frontline", "ProfileNotFound", product_key="PK2"),
-                                   assignment("S3", "not_registered"), assignment("S4", "pending")]}
+    # The device entries' own profile keys are left empty here, so that the profile comes from the join alone.
+    res = dict(batch(C1, "b1", device("S0", "already_present"), device("S9", "already_present"),
+                     device("S1", "registered"), device(None, "registered", product_key="PK2"),
+                     device("S3", "failed", "ZtdDeviceAssignedToOtherTenant"), device("S4", "registered")),
+               profile_assignments=[assignment("S0", "already_assigned"), assignment("S1", "assigned"),
+                                    assignment(None, "failed", "Frontline", "ProfileNotFound", product_key="PK2"),
+                                    assignment("S3", "not_registered"), assignment("S4", "pending")])
     rows = dict((r["serial_number"] or r["product_key"], r) for r in device_report([res]))
     assert {k: (r["outcome"], r["profile"], r["profile_status"]) for k, r in rows.items()} == {
         "S0": ("already_present", "Kiosk", "already_assigned"), "S9": ("already_present", "", ""),
@@ -394,16 +505,15 @@ def test_device_report_joins_profile_assignments_by_serial_then_product_key():
     assert rows["PK2"]["line"] == ("%s / b1 PK2: registered; profile Frontline: failed - ProfileNotFound "
                                    "(check the profile)" % C1)
     assert rows["PK2"]["profile_error"] == "ProfileNotFound (check the profile)"
-    assert rows["PK2"]["error_description"] == "" and rows["PK2"]["explanation"] == ""
+    assert rows["PK2"]["error_description"] == "" and rows["PK2"]["explanation"] == explanation("registered")
     assert rows["S1"]["line"] == "%s / b1 S1: registered" % C1 and rows["S1"]["profile_error"] == ""
     assert rows["S3"]["line"].endswith("S3: failed - ZtdDeviceAssignedToOtherTenant (ask the other partner)")
 
 
 def test_device_report_reads_the_profile_keys_of_the_device_entries():
-    res = {"customer_id": C1, "batch_id": "b1", "added": [], "already_present": [],
-           "devices": [dict(outcome("S1", "registered"), profile="Kiosk", profile_status="assigned"),
-                       dict(outcome("S2", "registered"), profile=None, profile_status=None),
-                       dict(outcome("S3", "registered"), profile="Kiosk", profile_status="failed")]}
+    res = batch(C1, "b1", device("S1", "registered", profile="Kiosk", profile_status="assigned"),
+                device("S2", "registered", profile=None, profile_status=None),
+                device("S3", "registered", profile="Kiosk", profile_status="failed"))
     rows = device_report([res])
     assert [(r["serial_number"], r["profile"], r["profile_status"]) for r in rows] == [
         ("S1", "Kiosk", "assigned"), ("S2", "", ""), ("S3", "Kiosk", "failed")]
@@ -411,15 +521,15 @@ def test_device_report_reads_the_profile_keys_of_the_device_entries():
 
 
 def test_device_report_profile_assignments_win_over_the_device_entry_keys():
-    res = {"customer_id": C1, "batch_id": "b1", "added": [], "already_present": [],
-           "devices": [dict(outcome("S1", "registered"), profile="Kiosk", profile_status="pending")],
-           "profile_assignments": [assignment("S1", "failed", description="ProfileAssignmentFailed")]}
+    res = dict(batch(C1, "b1", device("S1", "registered", profile="Kiosk", profile_status="pending")),
+               profile_assignments=[assignment("S1", "failed", description="ProfileAssignmentFailed")])
     row = device_report([res])[0]
     assert (row["profile_status"], row["profile_error"]) == ("failed", "ProfileAssignmentFailed (check the profile)")
 
 
 def test_device_report_without_profile_keys_gives_empty_profile_columns():
-    results = [upload(C1, "b1", added=["S1"], already=["S0"]), upload(C2, "b2", failed="403: no relationship")]
+    results = [upload(C1, "b1", device("S0", "already_present"), device("S1", "submitted")),
+               upload(C2, "b2", failed="403: no relationship")]
     jobs = [{"customer_id": C1, "batch_id": "b1", "devices": [outcome("S1", "registered")]}]
     rows = device_report(results, jobs)
     assert len(rows) == 3
@@ -428,8 +538,7 @@ def test_device_report_without_profile_keys_gives_empty_profile_columns():
 
 
 def test_device_report_of_a_looped_result_and_a_failed_batch_with_profiles():
-    looped = upload(C1, "b1", added=["S1"])
-    looped["devices"] = [outcome("S1", "registered")]
+    looped = upload(C1, "b1", device("S1", "registered"))
     looped["profile_assignments"] = [assignment("S1", "assigned")]
     failed = upload(C2, "b2", failed="403: no relationship")
     failed["profile_assignments"] = [assignment("S7", "not_registered")]
@@ -439,7 +548,7 @@ def test_device_report_of_a_looped_result_and_a_failed_batch_with_profiles():
 
 
 def test_device_report_in_check_mode_shows_would_assign():
-    res = upload(C1, "b1", added=["S1"], already=["S0"])
+    res = upload(C1, "b1", device("S0", "already_present"), device("S1", "would_add"))
     res["profile_assignments"] = [assignment("S0", "would_assign"), assignment("S1", "would_assign")]
     rows = device_report([res], [], True)
     assert [(r["serial_number"], r["outcome"], r["profile"], r["profile_status"]) for r in rows] == [
@@ -447,7 +556,7 @@ def test_device_report_in_check_mode_shows_would_assign():
 
 
 def test_device_report_profile_name_falls_back_to_the_id():
-    res = upload(C1, "b1", already=["S0"])
+    res = upload(C1, "b1", device("S0", "already_present"))
     res["profile_assignments"] = [dict(assignment("S0", "failed", profile=None, description="ProfileNotFound"))]
     row = device_report([res])[0]
     assert row["profile"] == "7c1d2a3b-0000-4000-8000-000000000001"
@@ -455,7 +564,7 @@ def test_device_report_profile_name_falls_back_to_the_id():
 
 
 def test_device_report_csv_has_the_profile_columns():
-    res = upload(C1, "b1", already=["S0"])
+    res = upload(C1, "b1", device("S0", "already_present"))
     res["profile_assignments"] = [assignment("S0", "already_assigned")]
     parsed = list(csv.DictReader(io.StringIO(device_report_csv(device_report([res])))))
     assert [(r["serial_number"], r["profile"], r["profile_status"]) for r in parsed] == [
@@ -463,11 +572,10 @@ def test_device_report_csv_has_the_profile_columns():
 
 
 def test_device_report_html_shows_and_escapes_profiles():
-    res = {"customer_id": C1, "batch_id": "b1", "added": [], "already_present": [],
-           "devices": [outcome("S1", "registered"), outcome("S2", "registered"), outcome("S3", "pending"),
-                       outcome("S4", "failed", "ZtdDeviceAssignedToOtherTenant")],
-           "profile_assignments": [assignment("S1", "assigned", "<b>Kiosk</b>"),
-                                   assignment("S2", "failed", "<b>Kiosk</b>", "<i>Nope</i>")]}
+    res = dict(batch(C1, "b1", device("S1", "registered"), device("S2", "registered"), device("S3", "pending"),
+                     device("S4", "failed", "ZtdDeviceAssignedToOtherTenant")),
+               profile_assignments=[assignment("S1", "assigned", "<b>Kiosk</b>"),
+                                    assignment("S2", "failed", "<b>Kiosk</b>", "<i>Nope</i>")])
     page = device_report_html(device_report([res]))
     assert "<b>Kiosk" not in page and "<i>" not in page
     assert ('<button type="button">profile</button></th><th scope="col"><button type="button">profile status'
@@ -485,13 +593,14 @@ def test_device_report_html_shows_and_escapes_profiles():
 
 
 def test_device_report_html_without_profiles_has_no_profile_columns():
-    page = device_report_html(device_report([upload(C1, "b1", already=["S0"])]))
+    page = device_report_html(device_report([upload(C1, "b1", device("S0", "already_present"))]))
     assert "profile" not in page.split("<body>")[1].split("<script>")[0]
-    assert "<td>S0</td><td></td><td>already present</td><td></td><td>already registered</td></tr>" in page
+    assert ("<td>S0</td><td></td><td>already present</td><td></td><td>already registered to this customer</td></tr>"
+            in page)
 
 
 def test_device_report_names_customers_in_rows_and_lines():
-    res = [upload(C1, "b1", already=["S0"]), upload(C2, "b2", failed="403: no relationship")]
+    res = [upload(C1, "b1", device("S0", "already_present")), upload(C2, "b2", failed="403: no relationship")]
     rows = device_report(res, customer_names={C1.upper() + " ": "Contoso", C2: None})
     assert [(r["customer_id"], r["customer_name"], r["line"]) for r in rows] == [
         (C1, "Contoso", "Contoso / b1 S0: already present"),
@@ -500,11 +609,11 @@ def test_device_report_names_customers_in_rows_and_lines():
 
 
 def summary_rows():
-    res = [upload(C1, "b1", already=["S0"]), upload(C2, "b2", failed="403: no relationship")]
-    res[0]["devices"] = [outcome("S1", "registered"), outcome("S2", "failed", "ZtdDeviceAssignedToOtherTenant"),
-                         outcome("S3", "pending")]
+    res = [upload(C1, "b1", device("S0", "already_present"), device("S1", "registered"),
+                  device("S2", "failed", "ZtdDeviceAssignedToOtherTenant"), device("S3", "pending")),
+           upload(C2, "b2", failed="403: no relationship")]
     res[0]["profile_assignments"] = [assignment("S1", "assigned"), assignment("S0", "failed", description="Nope")]
-    calm = [upload("c%02d" % i, "b", already=["X%d" % i]) for i in range(12)]
+    calm = [upload("c%02d" % i, "b", device("X%d" % i, "already_present")) for i in range(12)]
     return device_report(res + calm, customer_names={C1: "Contoso"})
 
 
@@ -524,7 +633,7 @@ def test_device_summary_counts_customers_and_names_every_problem():
         "  %s / b2: failed - 403: no relationship" % C2,
         "  Contoso / b1 S2: failed - ZtdDeviceAssignedToOtherTenant (ask the other partner)",
         "  Contoso / b1 S0: already present; profile Kiosk: failed - Nope (check the profile)",
-        "  Contoso / b1 S3: pending",
+        "  Contoso / b1 S3: pending - " + explanation("pending"),
         "report: reports/autopilot-report.html"]
 
 

@@ -502,3 +502,51 @@ def test_settled_batches_reads_statuses_in_any_casing_and_batch_ids_ignoring_cas
     assert clock.elapsed() == 10.0
     assert batches == {"Testing1": {"id": "Testing1", "status": "finished", "creation_date": None,
                                     "devices_count": 3}}
+
+
+# ----- 10. one outcome per declared device ---------------------------------------------------------------------
+def outcomes(result):
+    return [(d["serial_number"], d["outcome"]) for d in result["devices"]]
+
+
+def test_every_declared_device_has_one_outcome_whatever_became_of_it(clock, journal):
+    service = FakeService(clock, job_seconds=JOB)
+    service.seed(CUSTOMER, "b1", ["S0"])
+    service.foreign.add("S2")
+    result, _warnings = run(service, journal, clock, fail_on_device_errors=False,
+                            devices=[dev("S0"), dev("S1"), dev("S2")])
+    assert outcomes(result) == [("S0", "already_present"), ("S1", "registered"), ("S2", "failed")]
+    assert result["devices"][2]["error_code"] == "808" and "another tenant" in result["devices"][2]["explanation"]
+    assert all(d["explanation"] for d in result["devices"])
+    assert serials(result["added"]) == ["S1"] and serials(result["already_present"]) == ["S0"]
+
+
+def test_wait_false_reports_each_uploaded_device_as_submitted(clock, journal):
+    service = FakeService(clock, job_seconds=JOB)
+    service.seed(CUSTOMER, "b1", ["S0"])
+    result, _warnings = run(service, journal, clock, wait=False, devices=[dev("S0"), dev("S1"), dev("S2")])
+    assert outcomes(result) == [("S0", "already_present"), ("S1", "submitted"), ("S2", "submitted")]
+    assert result["changed"] and serials(result["added"]) == ["S1", "S2"]
+
+
+def test_a_job_outlasting_wait_timeout_leaves_its_devices_pending_and_the_task_changed(clock, journal):
+    service = FakeService(clock, job_seconds=600.0)
+    result, _warnings = run(service, journal, clock, wait_timeout=60, devices=[dev("S1"), dev("S2")])
+    assert result["failed"] and result["changed"], "a write was sent: the task changed something"
+    assert outcomes(result) == [("S1", "pending"), ("S2", "pending")]
+    assert result["added"] == []
+
+
+def test_a_lost_answer_found_registered_is_recovered_and_a_batch_failing_before_sending_refuses_nothing_sent(
+        clock, journal):
+    service = FakeService(clock, job_seconds=JOB)
+    service.lose = {1: "after"}
+    result, _warnings = run(service, journal, clock, devices=[dev("S1")])
+    assert outcomes(result) == [("S1", "recovered")] and result["changed"]
+
+    refused = FakeService(clock)
+    refused.refuse[CUSTOMER] = PartnerCenterError("403 no relationship", status=403, code="20002")
+    failed, _warnings = run(refused, journal, clock, batch_id="b2", devices=[dev("S1"), dev("S2")])
+    assert failed["failed"] and not failed["changed"]
+    assert [(d["outcome"], d["status"], d["explanation"]) for d in failed["devices"]] == [
+        ("failed", "not sent", failed["msg"])] * 2

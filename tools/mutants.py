@@ -17,7 +17,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SERVICE = "plugins/module_utils/service.py"
-ENGINE = "plugins/module_utils/engine.py"
+GUARDS_ROOM = "plugins/module_utils/guards.py"
+ASSIGNMENTS = "plugins/module_utils/assignments.py"
+PROFILE_STATE = "plugins/module_utils/profile_state.py"
 DEVICES = "plugins/module_utils/devices.py"
 CLIENT = "plugins/module_utils/client.py"
 MODULE_BASE = "plugins/module_utils/module.py"
@@ -49,35 +51,35 @@ MUTANTS = [
      [FAULTS + "::test_another_controllers_upload_still_processing_is_waited_for"],
      DUPLICATE_MARKS),
     ("journal guard: the jobs of this controller's earlier uploads are not waited for",
-     ENGINE,
-     "for entry in self.journal.pending(self.customer, scope):",
+     GUARDS_ROOM,
+     "for entry in run.journal.pending(run.customer, scope):",
      "for entry in []:",
      [FAULTS + "::test_rerun_while_the_job_is_processing_sends_no_device_twice", KILL],
      DUPLICATE_MARKS),
     ("lost-answer wait: only the grace period is waited, as before the journal",
-     ENGINE,
+     GUARDS_ROOM,
      "        grace_end = given_up_at + grace\n",
-     "        grace_end = given_up_at + grace\n        return self.clock.sleep_until(grace_end)\n",
+     "        grace_end = given_up_at + grace\n        return run.clock.sleep_until(grace_end)\n",
      [FAULTS + "::test_lost_answer_while_the_job_outlasts_the_grace_period", KILL],
      DUPLICATE_MARKS),
     ("profile lost answer: a POST or PUT /policies whose answer was lost is sent again at once, unread",
-     ENGINE,
-     "found = wait_until(lambda: landed(",
-     "found = None and wait_until(lambda: landed(",
+     PROFILE_STATE,
+     "found = resolve_lost(lambda: landed(",
+     "found = None and resolve_lost(lambda: landed(",
      [PROFILE_GUARDS + "::test_lost_answer_on_profile_post_is_read_back_one_profile",
       PROFILE_GUARDS + "::test_lost_answer_on_profile_put_is_read_back_one_update"],
      RESENT_MARKS),
     ("profile check mode: a create or update is written in check mode",
-     ENGINE,
+     PROFILE_STATE,
      "    if check_mode:\n        return result\n",
      "    if False:\n        return result\n",
      [PROFILE_GUARDS + "::test_check_mode_create_writes_nothing_and_shows_the_profile_it_would_create",
       PROFILE_GUARDS + "::test_check_mode_update_writes_nothing_and_shows_before_and_after"],
      CHECK_WROTE_MARKS),
     ("settle scope: match_scope customer settles only the task's own batch",
-     ENGINE,
-     'scope = None if self.p["match_scope"] == "customer" else [self.batch_id]',
-     "scope = [self.batch_id]",
+     GUARDS_ROOM,
+     'scope = None if run.p["match_scope"] == "customer" else [run.batch_id]',
+     "scope = [run.batch_id]",
      [UNIT_GUARDS + "::test_customer_scope_waits_for_another_batch_still_processing",
       GUARDS + "::test_customer_scope_waits_for_another_batch_of_the_customer_still_processing"],
      SETTLE_MARKS),
@@ -102,7 +104,7 @@ MUTANTS = [
      [GUARDS + "::test_check_mode_creates_no_journal_file_directory_or_lock"],
      JOURNAL_MARKS),
     ("profile by name: a device whose listing names its profile (recorded answers) is taken as not carrying it",
-     ENGINE,
+     ASSIGNMENTS,
      "if carries(item.profile, found.policy_id):",
      'if same_id(item.profile["id"], found.policy_id):',
      ["tests/integration/test_profiles.py::test_registration_assigns_the_batch_profile_once[recorded]"],

@@ -15,6 +15,7 @@ from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices im
     BUSY_STATUSES, FINAL_JOB_STATUSES, batch_view, chunks, device_view, job_status_of, lower_keys, parse_location)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.profiles import (
     assignment_body, autopilot_profiles, profile_view)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.waiting import backoff, wait_until
 
 # Not published by Microsoft (partnercenter-api.md): our own cap per upload request.
 MAX_DEVICES_PER_REQUEST = 500
@@ -53,11 +54,6 @@ def same_batch(one, other):
     return (one or "").lower() == (other or "").lower()
 
 
-def poll_delay(waited, poll_interval, poll_cap=30.0):
-    """Seconds until the next status poll after waiting `waited` seconds (see wait_for_job)."""
-    return min(poll_cap, max(poll_interval, waited / 4.0))
-
-
 class PartnerCenterService(object):
     """The device endpoints of one partner, with the meaning the collection gives their answers."""
 
@@ -73,6 +69,10 @@ class PartnerCenterService(object):
     # ----- reading ---------------------------------------------------------------------------------------
     def list_batches(self, customer_id):
         return self.client.get_all(self.client.path(customer_id, "deviceBatches"), customer_id)
+
+    def batches(self, customer_id):
+        """The customer's batches as views, {id as the service spells it: view}."""
+        return dict((view["id"], view) for view in (batch_view(b) for b in self.list_batches(customer_id)))
 
     def list_devices(self, customer_id, batch_id):
         return self.client.get_all(self.client.path(customer_id, "deviceBatches", batch_id, "devices"), customer_id)
@@ -192,54 +192,47 @@ class PartnerCenterService(object):
 
     # ----- waiting ---------------------------------------------------------------------------------------
     def wait_for_job(self, customer_id, tracking_id, timeout, poll_interval=2.0, poll_cap=30.0, progress=None):
-        """Poll until finished/finished_with_errors; raise JobTimeoutError after timeout seconds.
-
-        Polls come every poll_interval seconds at first, then every quarter of the time waited so far (at most
-        poll_cap): a long job is not polled needlessly often, and its end is seen at most a quarter late. A
-        backoff that multiplies each delay can see a job's end up to half of the waited time late.
-        """
-        started = self.clock.now()
-        deadline = started + timeout
-        while True:
+        """Poll (waiting.poll_delay's backoff) until finished/finished_with_errors; raise JobTimeoutError after
+        timeout seconds, and JobStatusError at once on a status that says nothing about the job's end."""
+        def read():
             status = self.job_status(customer_id, tracking_id)
-            state = job_status_of(lower_keys(status).get("status"))
             if progress:
                 progress(status)
+            return status
+
+        def done(status):
+            state = job_status_of(lower_keys(status).get("status"))
             if state in FINAL_JOB_STATUSES:
-                return status
+                return True
             if state not in BUSY_STATUSES:
                 raise JobStatusError("job %s of customer %s reports status %r, which says nothing about its end; "
                                      "it was not waited for: check it later with "
                                      "partnercenter.autopilot.partnercenter_batch_job_status_info (tracking_id: %s)"
                                      % (tracking_id, customer_id, lower_keys(status).get("status"), tracking_id),
                                      tracking_id=tracking_id, last_status=status)
-            now = self.clock.now()
-            remaining = deadline - now
-            if remaining <= 0:
-                raise JobTimeoutError("job %s of customer %s is still %s after %ss; check it later with "
-                                      "partnercenter.autopilot.partnercenter_batch_job_status_info "
-                                      "(tracking_id: %s)" % (tracking_id, customer_id, state, timeout, tracking_id),
-                                      tracking_id=tracking_id, last_status=status)
-            self.clock.sleep(min(poll_delay(now - started, poll_interval, poll_cap), remaining))
-
-    def batches(self, customer_id):
-        """The customer's batches as views, {id as the service spells it: view}."""
-        return dict((view["id"], view) for view in (batch_view(b) for b in self.list_batches(customer_id)))
+            return False
+        status = wait_until(read, done, self.clock, self.clock.now() + timeout, backoff(poll_interval, poll_cap))
+        if not done(status):
+            raise JobTimeoutError("job %s of customer %s is still %s after %ss; check it later with "
+                                  "partnercenter.autopilot.partnercenter_batch_job_status_info (tracking_id: %s)"
+                                  % (tracking_id, customer_id, job_status_of(lower_keys(status).get("status")),
+                                     timeout, tracking_id), tracking_id=tracking_id, last_status=status)
+        return status
 
     def settled_batches(self, customer_id, batch_ids, deadline, poll_interval):
         """The customer's batches {id: view} once none of batch_ids (None: any) is still processing an upload.
 
         Planning against a batch whose job still runs would miss its pending devices and upload them twice.
-        Relies on the listing's status, which the service may leave out (see the engine's second guard).
+        Relies on the listing's status, which the service may leave out (see guards.py's journal guard).
         """
         wanted = None if batch_ids is None else set(b.lower() for b in batch_ids)
-        while True:
-            batches = self.batches(customer_id)
-            busy = [i for i, b in batches.items() if (wanted is None or (i or "").lower() in wanted)
+
+        def busy(batches):
+            return [i for i, b in batches.items() if (wanted is None or (i or "").lower() in wanted)
                     and b["status"] in BUSY_STATUSES]
-            if not busy:
-                return batches
-            if self.clock.now() >= deadline:
-                raise JobTimeoutError("batches %s are still processing an earlier upload after wait_timeout"
-                                      % ", ".join(busy))
-            self.clock.sleep(min(poll_interval, max(0.0, deadline - self.clock.now())))
+        batches = wait_until(lambda: self.batches(customer_id), lambda found: not busy(found), self.clock, deadline,
+                             poll_interval)
+        if busy(batches):
+            raise JobTimeoutError("batches %s are still processing an earlier upload after wait_timeout"
+                                  % ", ".join(busy(batches)))
+        return batches

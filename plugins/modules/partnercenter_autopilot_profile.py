@@ -134,7 +134,7 @@ profile:
 '''
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import validate_target
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.engine import ensure_profile
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.profile_state import ensure_profile
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.module import PartnerCenterModule
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.profiles import SETTINGS
 

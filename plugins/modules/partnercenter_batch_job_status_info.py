@@ -179,7 +179,7 @@ job:
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import job_requests
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.engine import read_jobs
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.jobs import read_jobs
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.module import PartnerCenterModule
 
 

@@ -15,7 +15,7 @@ import requests
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import OutcomeUnknownError
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import Device
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.engine import ensure_profile
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.profile_state import ensure_profile
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.profiles import (
     create_body, declared, profile_view, update_body)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import MAX_DEVICES_PER_REQUEST

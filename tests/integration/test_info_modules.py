@@ -10,8 +10,9 @@ import pytest
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import (
     PartnerCenterClient, StaticTokenProvider)
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import PartnerCenterService, poll_delay
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import validate_devices
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import PartnerCenterService
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.waiting import poll_delay
 from tests.helpers import CUSTOMER, CUSTOMER_B, api_device, device
 
 STATUS = "partnercenter.autopilot.partnercenter_batch_job_status_info"

@@ -4,7 +4,8 @@ import base64
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import (
     OutcomeUnknownError, PartnerCenterClient, PartnerCenterError)
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import FIELDS, batch_view
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import FIELDS, batch_requests, batch_view
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.engine import RunOptions, run_batches
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import JobTimeoutError
 
 URL = "https://api.partnercenter.microsoft.com"
@@ -301,3 +302,32 @@ class FakeTransport(object):
     def request(self, method, path, json_body=None, headers=None, customer_id=None):
         del headers, customer_id
         return self._answer(method, path, json_body)
+
+
+# ----- running the engine as the module does --------------------------------------------------------------------
+JOB = 30.0  # how long the fake service's jobs run unless a test says otherwise
+
+
+def params(**overrides):
+    """The module's options with their defaults (partnercenter_device_batch), as the engine gets them."""
+    p = dict(customer_id=CUSTOMER, batch_id="b1", devices=None, devices_file=None, batches=None, batches_file=None,
+             state="present", purge=False, force=False, match_scope="customer", wait=True, wait_timeout=900,
+             poll_interval=2.0, fail_on_device_errors=True, journal_path=None, timeout=60)
+    p.update(overrides)
+    return p
+
+
+def run(service, journal, clock, options=None, **overrides):
+    """One batch through run_batches, as the module runs it: (its result, warnings)."""
+    results, warnings = run_batches(service, journal, batch_requests(params(**overrides)),
+                                    options or RunOptions(), clock)
+    assert len(results) == 1
+    return results[0], warnings
+
+
+def serials(identities):
+    return sorted(i["serial_number"] for i in identities)
+
+
+def calls_named(service, name):
+    return [c for c in service.calls if c[0] == name]

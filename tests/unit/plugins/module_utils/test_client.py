@@ -12,7 +12,8 @@ from ansible_collections.partnercenter.autopilot.plugins.module_utils.client imp
     USER_AGENT, OutcomeUnknownError, PartnerCenterClient, PartnerCenterError, StaticTokenProvider)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import parse_location, validate_devices
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import (
-    JobTimeoutError, PartnerCenterService, poll_delay)
+    JobTimeoutError, PartnerCenterService)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.waiting import poll_delay
 from tests.helpers import CUSTOMER, api_device, device
 
 
@@ -235,11 +236,6 @@ def test_wait_for_job_backs_off_and_times_out(emulator):
     polls = emulator.requests("GET", "/batchJobStatus/")
     assert len(seen) == len(polls) == len(slept) + 1
     assert all(gap >= s for gap, s in zip(gaps(polls), slept)), (gaps(polls), slept)
-
-
-@pytest.mark.parametrize("waited, expected", [(0, 2.0), (7.9, 2.0), (10, 2.5), (100, 25.0), (1000, 30.0)])
-def test_poll_delay_is_a_quarter_of_the_wait_between_interval_and_cap(waited, expected):
-    assert poll_delay(waited, 2.0, 30.0) == pytest.approx(expected)
 
 
 def test_wait_for_job_sees_the_end_of_a_job_soon(emulator, client):

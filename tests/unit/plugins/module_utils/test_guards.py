@@ -1,5 +1,6 @@
-"""Guards that `make mutants` removes (tools/mutants.py), on fakes and the emulator: the settle guard across a
-customer's batches (engine and service), and redact() on error texts that hold a secret.
+"""guards.py on fakes: nothing is planned against a batch an upload may still be processing (the listing's
+status, the journal's in-flight uploads); and the guards `make mutants` removes (tools/mutants.py): the settle
+guard across a customer's batches, and redact() on error texts that hold a secret.
 
 The assertion messages are the kill marks tools/mutants.py looks for: keep them in step.
 """
@@ -8,39 +9,17 @@ import requests
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import (
     OutcomeUnknownError, PartnerCenterClient, PartnerCenterError, StaticTokenProvider)
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import batch_requests
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import Device, batch_requests
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.engine import RunOptions, run_batches
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.journal import UploadJournal
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import PartnerCenterService
 from tests.helpers import CUSTOMER as EMULATED_CUSTOMER
-from tests.unit.plugins.module_utils.fakes import CUSTOMER, URL, FakeClock, FakeService, FakeTransport, dev
+from tests.unit.plugins.module_utils.fakes import (
+    CUSTOMER, FakeService, FakeTransport, JOB, URL, calls_named, dev, params, run, serials)
 
 SETTLE = "customer-scope settle did not wait for another batch"
 LEAK = "secret leaked into the error"
 TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.guard-token-payload.signature-part"
 SECRET = "client-secret-value-0123456789"
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def journal(tmp_path, clock):
-    return UploadJournal(str(tmp_path / "journal.json"), URL, clock=clock.now)
-
-
-def params(**overrides):
-    p = dict(customer_id=CUSTOMER, batch_id="b1", devices=None, devices_file=None, batches=None, batches_file=None,
-             state="present", purge=False, force=False, match_scope="customer", wait=True, wait_timeout=900,
-             poll_interval=2.0, fail_on_device_errors=True, journal_path=None, timeout=60)
-    p.update(overrides)
-    return p
-
-
-def serials(identities):
-    return sorted(i["serial_number"] for i in identities)
 
 
 # ----- the settle guard, match_scope customer: another batch of the customer still processing ---------------
@@ -153,3 +132,78 @@ def test_connection_error_message_holding_a_secret_is_redacted(error):
         client.get_json(client.path(CUSTOMER, "deviceBatches"), CUSTOMER)
     secret_free(info.value)
     assert sent == [("GET", URL + client.path(CUSTOMER, "deviceBatches"), "Bearer " + TOKEN)]
+
+
+# ----- 2. a batch still processing an upload -------------------------------------------------------------------
+@pytest.mark.parametrize("match_scope", ["customer", "batch"])
+@pytest.mark.parametrize("listed_as", ["queued", "processing"])
+def test_batch_still_processing_is_waited_for_before_planning(clock, journal, listed_as, match_scope):
+    service = FakeService(clock, job_seconds=JOB)
+    # Another controller's upload, not in this journal: only the listing's status shows it.
+    service.start_job(CUSTOMER, "b1", [dict(serial_number="S1"), dict(serial_number="S2")], seconds=70.0)
+    if listed_as == "processing":
+        clock.sleep(10.0)
+    assert [b["status"] for b in service.list_batches(CUSTOMER)] == [listed_as]
+    started = clock.now()
+
+    result, _warnings = run(service, journal, clock, match_scope=match_scope,
+                            devices=[dev("S1"), dev("S2"), dev("S3")])
+
+    assert service.writes == [("add", CUSTOMER, "b1", ["S3"])], "devices of the running job were sent again"
+    assert service.write_times[0] >= clock.start + 70.0
+    assert service.write_times[0] - started <= 70.0 + 2.0, "the listing was polled every poll_interval"
+    assert serials(result["already_present"]) == ["S1", "S2"] and serials(result["added"]) == ["S3"]
+    assert not result["created"] and not result.get("failed"), result
+
+
+def test_status_omitted_an_earlier_upload_in_the_journal_is_waited_for(clock, journal):
+    service = FakeService(clock, job_seconds=JOB, with_status=False)
+    earlier = [Device(serial_number="S1", manufacturer="Contoso", model="Laptop 7"),
+               Device(serial_number="S2", manufacturer="Contoso", model="Laptop 7")]
+    tracking_id = service.start_job(CUSTOMER, "b1", earlier, seconds=60.0)
+    journal.accepted(journal.begin(CUSTOMER, "b1", earlier), tracking_id)
+
+    result, _warnings = run(service, journal, clock, devices=[dev("S1"), dev("S2"), dev("S3")])
+
+    assert service.writes == [("add", CUSTOMER, "b1", ["S3"])], "the earlier upload's devices were sent again"
+    assert service.write_times[0] >= clock.start + 60.0
+    assert service.calls.index(("wait_for_job", CUSTOMER, tracking_id)) < service.calls.index(
+        ("send_chunk", CUSTOMER, "b1"))
+    assert serials(result["already_present"]) == ["S1", "S2"] and serials(result["added"]) == ["S3"]
+    assert journal.pending(CUSTOMER) == []
+
+
+def test_status_omitted_a_killed_runs_upload_without_tracking_id_is_waited_for_until_listed(clock, journal):
+    service = FakeService(clock, job_seconds=JOB, with_status=False)
+    earlier = [Device(serial_number="S1", manufacturer="Contoso", model="Laptop 7")]
+    # The run was killed while its request was on the way: the journal has the intent, the service the job.
+    journal.begin(CUSTOMER, "b1", earlier)
+    service.start_job(CUSTOMER, "b1", earlier, seconds=45.0)
+
+    result, _warnings = run(service, journal, clock, devices=[dev("S1"), dev("S2")])
+
+    assert service.writes == [("add", CUSTOMER, "b1", ["S2"])]
+    assert service.write_times[0] >= clock.start + 45.0
+    assert serials(result["already_present"]) == ["S1"] and serials(result["added"]) == ["S2"]
+    assert journal.pending(CUSTOMER) == []
+
+
+# ----- 4. wait: false ----------------------------------------------------------------------------------------
+def test_wait_false_leaves_the_job_in_the_journal_and_the_next_run_waits_for_it(clock, journal):
+    service = FakeService(clock, job_seconds=JOB, with_status=False)
+    first, _warnings = run(service, journal, clock, wait=False, devices=[dev("S1"), dev("S2")])
+
+    assert service.writes == [("create", CUSTOMER, "b1", ["S1", "S2"])]
+    assert first["job_status"] == "queued" and first["changed"] and serials(first["added"]) == ["S1", "S2"]
+    assert calls_named(service, "wait_for_job") == [] and calls_named(service, "job_status") == []
+    assert clock.elapsed() == 0
+    [entry] = journal.pending(CUSTOMER)
+    assert entry["tracking_id"] == first["tracking_id"]
+
+    second, _warnings = run(service, journal, clock, devices=[dev("S1"), dev("S2"), dev("S3")])
+
+    assert service.writes == [("create", CUSTOMER, "b1", ["S1", "S2"]), ("add", CUSTOMER, "b1", ["S3"])]
+    assert ("wait_for_job", CUSTOMER, first["tracking_id"]) in service.calls
+    assert service.write_times[1] >= clock.start + JOB
+    assert serials(second["already_present"]) == ["S1", "S2"] and serials(second["added"]) == ["S3"]
+    assert journal.pending(CUSTOMER) == []

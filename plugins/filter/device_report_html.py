@@ -51,6 +51,14 @@ options:
     description: Whether the run was in check mode (the report then says that nothing was sent).
     type: bool
     default: false
+  undeclared:
+    description:
+      - The RV(partnercenter.autopilot.partnercenter_device_batch#module:undeclared) devices of the upload task: a
+        section per customer (named as the rows name it), "registered here, declared nowhere", after the device
+        table.
+    type: list
+    elements: dict
+    default: []
 '''
 
 EXAMPLES = r'''
@@ -425,7 +433,28 @@ def _device_rows(rows, has_profiles):
     return parts
 
 
-def device_report_html(rows, run_at=None, service="", check_mode=False):
+def _undeclared(undeclared, rows):
+    """A section per customer: what is registered there that no inventory declares."""
+    if not undeclared:
+        return []
+    names = dict((_customer_key(r), r.get("customer_name")) for r in rows if r.get("customer_name"))
+    by_customer = {}
+    for device in undeclared:
+        name = device.get("customer_name") or names.get(_customer_key(device)) or ""
+        by_customer.setdefault((name, device.get("customer_id") or ""), []).append(device)
+    parts = ['<h2 id="undeclared">Registered here, declared nowhere (%s)</h2>\n' % _number(len(undeclared))]
+    for (name, customer), devices in sorted(by_customer.items(), key=lambda item: (item[0][0].lower(), item[0][1])):
+        parts.append("<h3>%s</h3>\n<table class=\"undeclared\"><thead><tr><th>batch</th><th>serial number</th>"
+                     "<th>product key</th><th>manufacturer</th><th>model</th><th>profile</th></tr></thead><tbody>\n"
+                     % _text("%s (%s)" % (name, customer) if name else customer))
+        for device in sorted(devices, key=lambda d: (str(d.get("batch_id")), str(d.get("serial_number")))):
+            parts.append("<tr>%s</tr>\n" % "".join("<td>%s</td>" % _text(device.get(key) or "") for key in (
+                "batch_id", "serial_number", "product_key", "manufacturer", "model", "profile")))
+        parts.append("</tbody></table>\n")
+    return parts
+
+
+def device_report_html(rows, run_at=None, service="", check_mode=False, undeclared=None):
     rows = list(rows or [])
     if not run_at:
         run_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -442,6 +471,7 @@ def device_report_html(rows, run_at=None, service="", check_mode=False):
     parts += _customer_table(customers, has_profiles, has_would_add)
     parts += _filters(rows, customers)
     parts += _device_rows(rows, has_profiles)
+    parts += _undeclared(undeclared, rows)
     parts.append("<footer>partnercenter.autopilot &middot; one row per device, as in the CSV report beside this "
                  "page</footer>\n<script>%s</script>\n</body>\n</html>\n" % SCRIPT)
     return "".join(parts)

@@ -43,6 +43,14 @@ options:
     description: Whether the run was in check mode (the first line then says that nothing was sent).
     type: bool
     default: false
+  undeclared:
+    description:
+      - The RV(partnercenter.autopilot.partnercenter_device_batch#module:undeclared) devices of the upload task
+        (registered, declared nowhere): one line counts them per customer (named as the rows name it), before
+        the report's path.
+    type: list
+    elements: dict
+    default: []
 '''
 
 EXAMPLES = r'''
@@ -115,7 +123,7 @@ def _outcomes(rows, always=()):
     return devices, "; ".join(part for part in parts if part)
 
 
-def device_summary(rows, report="", limit=20, check_mode=False):
+def device_summary(rows, report="", limit=20, check_mode=False, undeclared=None):
     rows = list(rows or [])
     customers, order = {}, []
     for row in rows:
@@ -156,6 +164,14 @@ def device_summary(rows, report="", limit=20, check_mode=False):
     if attention:
         lines.append("failed or needing attention (%s):" % _number(len(attention)))
         lines.extend("  " + str(r.get("line") or "") for r in attention)
+    if undeclared:
+        per_customer = {}
+        for device in undeclared:
+            named = customers.get(str(device.get("customer_id") or "").strip().lower(), {}).get("name")
+            name = device.get("customer_name") or named or device.get("customer_id") or ""
+            per_customer[name] = per_customer.get(name, 0) + 1
+        lines.append("registered, declared nowhere: %s (%s)" % (_plural(len(undeclared), "device"), ", ".join(
+            "%s %s" % (name, _number(count)) for name, count in sorted(per_customer.items()))))
     if report:
         lines.append("report: %s" % report)
     return lines

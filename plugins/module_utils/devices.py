@@ -387,6 +387,24 @@ def plan(desired, registered, batch_id=None, purge=False):
     return Plan(to_add, present, to_remove, unverifiable)
 
 
+def undeclared(declared, registered, customer_id, customer_name=None, profile_names=None):
+    """The registered devices (each service id once) that none of the declared ones is, as the result lists them:
+    {customer_id, customer_name, batch_id, device_id, serial_number, product_key, model, manufacturer, profile}
+    (the profile by name where profile_names, {lower-cased id: name}, knows its id)."""
+    index, names = index_registered(declared), profile_names or {}
+    out, seen = [], set()
+    for device in registered:
+        key = (device.device_id or "").lower() or id(device)
+        if key in seen or find_registered(device, index) is not None:
+            continue
+        seen.add(key)
+        out.append(dict(customer_id=customer_id, customer_name=customer_name, batch_id=device.batch_id,
+                        device_id=device.device_id, serial_number=device.serial_number,
+                        product_key=device.product_key, model=device.model, manufacturer=device.manufacturer,
+                        profile=names.get((device.policy_id or "").lower(), device.policy_id)))
+    return out
+
+
 def plan_removal(desired, registered):
     """state=absent: the registered devices that match the listed ones."""
     index = index_registered(registered)

@@ -13,7 +13,7 @@ from ansible_collections.partnercenter.autopilot.plugins.module_utils.assignment
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth import AuthError
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import PartnerCenterError
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
-    FINAL_JOB_STATUSES, Device, failure_message, interpret_job, plan, plan_removal)
+    FINAL_JOB_STATUSES, Device, failure_message, interpret_job, plan, plan_removal, undeclared)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.guards import Guards
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.jobs import await_uploads
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.journal import JournalError
@@ -63,6 +63,7 @@ class BatchRun(object):
                            plan=dict(would_add=[], would_remove=[], already_present=[], unverifiable=[],
                                      would_assign=[]))
         self.progress = []
+        self.listed = []        # the registered devices the plan read (match_scope: the customer's, or the batch's)
         self.desired = []       # the declared devices, in input order
         self.outcomes = {}      # id(device) -> its entry in the result's devices (one outcome each)
         self.job_outcomes = []  # the upload jobs' devicesStatus, as devices.device_outcome reads them
@@ -79,7 +80,7 @@ class BatchRun(object):
         self.guards.await_earlier_uploads()
         batches = self.guards.settled()
         exists = self.adopt_spelling(batches)
-        registered = self.registered(batches)
+        registered = self.listed = self.registered(batches)
         in_batch = [d for d in registered if d.batch_id == self.batch_id]
         to_add, present, to_remove = self.plan(desired, registered, in_batch)
         for device, found in present:
@@ -277,7 +278,8 @@ def run_batches(service, journal, requests, options, clock, concurrency=1):
     Each phase runs per customer in a pool of `concurrency` workers. One customer's batches stay in one
     worker, in order: each must see what the one before it registered (match_scope customer), and the
     journal's per-customer entries are then only ever used by one worker.
-    requests: [(params, desired devices)]. Returns ([result per batch, in order], warnings).
+    requests: [(params, desired devices)]. Returns ([result per batch, in order], warnings, undeclared: the
+    devices registered for the task's customers, as the plans read them, that no batch of the task declares).
     """
     warnings, profile_cache = [], {}
     runs = [(BatchRun(service, journal, params, options, warnings, clock, profile_cache), desired)
@@ -296,4 +298,16 @@ def run_batches(service, journal, requests, options, clock, concurrency=1):
                 run.attempt(run.finish)
     in_pool(concurrency, start, groups)
     in_pool(concurrency, finish, groups)
-    return [run.close() for run, _desired in runs], warnings
+    return [run.close() for run, _desired in runs], warnings, undeclared_of(groups)
+
+
+def undeclared_of(groups):
+    """Per customer: what its batches' plans read as registered that none of its batches declares (nothing more
+    is read for it)."""
+    found = []
+    for runs in ([run for run, _desired in group] for group in groups):
+        profiles = runs[0].profiles.profile_cache.get(runs[0].customer.lower(), [])
+        found.extend(undeclared([d for run in runs for d in run.desired], [d for run in runs for d in run.listed],
+                                runs[0].customer, runs[0].p.get("customer_name"),
+                                dict((p["id"].lower(), p["name"]) for p in profiles if p["id"])))
+    return found

@@ -412,6 +412,44 @@ devices:
     profile_status:
       description: What became of the profile, as in RV(profile_assignments[].status); V(null) without one.
       type: str
+undeclared:
+  description:
+    - Devices registered for a customer the task touches that no entry of the task declares - in any of that
+      customer's batches with O(match_scope=customer), in the task's batches with O(match_scope=batch).
+    - Taken from the listings the plan reads, so it costs no request, and is there in check mode too (an audit).
+      Nothing is done with them; only O(purge) removes devices.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    customer_id:
+      description: The customer.
+      type: str
+    customer_name:
+      description: The customer's company name, when the task knows it; else V(null).
+      type: str
+    batch_id:
+      description: The batch the device is registered in.
+      type: str
+    device_id:
+      description: The device's service id.
+      type: str
+    serial_number:
+      description: Serial number.
+      type: str
+    product_key:
+      description: Product key.
+      type: str
+    model:
+      description: Model name.
+      type: str
+    manufacturer:
+      description: Manufacturer name.
+      type: str
+    profile:
+      description: The Autopilot profile it carries (its name where the task read the customer's profiles), or
+        V(null).
+      type: str
 throttled_seconds:
   description: Seconds during which Partner Center's C(429) answers held the task's requests back.
   returned: always
@@ -529,18 +567,18 @@ def main():
         journal = UploadJournal(p["journal_path"] or default_path(p["token_cache_path"]), service.base_url,
                                 clock=module.clock.now, read_only=module.check_mode)
     options = RunOptions(check_mode=module.check_mode, diff=module._diff, verbose=module._verbosity >= 1)
-    results, warnings = run_batches(service, journal, requests, options, module.clock, p["concurrency"])
+    results, warnings, undeclared = run_batches(service, journal, requests, options, module.clock, p["concurrency"])
     for warning in warnings:
         module.warn(warning)
     if p["batches"] is None:
-        result = results[0]
+        result = dict(results[0], undeclared=undeclared)
         module.warn_throttled(service, result)
         if result.get("failed"):
             module.fail_json(**result)
         module.exit_json(**result)
     diffs = [r.pop("diff") for r in results if "diff" in r]
     out = dict(changed=any(r["changed"] for r in results), batches=results,
-               jobs=[job for r in results for job in r["jobs"]])
+               jobs=[job for r in results for job in r["jobs"]], undeclared=undeclared)
     module.warn_throttled(service, out)
     if diffs:
         out["diff"] = diffs

@@ -158,3 +158,27 @@ def test_profiles_playbook_alone_then_registration_without_the_profile_step(emul
     assert register.returncode == 0, register.stdout[-3000:]
     assert not [e for e in emulator.writes() if e["path"].endswith("/policies")]
     assert len(emulator.policy_list(CUSTOMER)) == 1 and len(emulator.policy_list(CUSTOMER_B)) == 1
+
+
+def test_a_device_dropped_from_inventory_is_listed_undeclared_and_nothing_is_written(emulator, pc_env, tmp_path):
+    """--check is the audit: the plan, and what is registered but declared nowhere; zero writes either way."""
+    emulator.seed_batch(CUSTOMER, "contoso-batch", [{"ProductKey": k} for k in ("PK-C1", "PK-C2", "PK-FOREIGN")])
+    emulator.seed_batch(CUSTOMER, "portal-upload", [{"ProductKey": "PK-OLD"}])
+    emulator.seed_batch(CUSTOMER_B, "fabrikam-batch", [{"ProductKey": k} for k in ("PK-F1", "PK-F2")])
+    inventory = INVENTORY.replace('            c3: {{autopilot_product_key: "PK-FOREIGN"}}\n'.replace("{{", "{").replace(
+        "}}", "}"), "")
+    assert "PK-FOREIGN" not in inventory
+    for args in (["--check"], []):
+        emulator.clear_log()
+        path = tmp_path / "hosts.yml"
+        path.write_text(inventory)
+        report_dir = tmp_path / ("reports-check" if args else "reports")
+        proc = run_playbook(PLAYBOOK, pc_env, inventory=str(path), args=["-e", "report_dir=%s" % report_dir] + args)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert emulator.writes() == [] and "changed=0" in proc.stdout
+        assert "registered, declared nowhere: 2 devices (%s 2)" % CUSTOMER in proc.stdout, proc.stdout[-2000:]
+        page = (report_dir / "autopilot-report.html").read_text()
+        section = page.split('<h2 id="undeclared">')[1]
+        assert "<td>contoso-batch</td><td></td><td>PK-FOREIGN</td>" in section
+        assert "<td>portal-upload</td><td></td><td>PK-OLD</td>" in section
+        assert CUSTOMER_B not in section, "every fabrikam device is declared"

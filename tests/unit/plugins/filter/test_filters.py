@@ -643,3 +643,38 @@ def test_device_summary_lists_every_customer_with_limit_0_and_says_check_mode():
     assert sum(1 for line in lines if line.startswith("  c")) == 12 and not any("more customers" in l for l in lines)
     assert not lines[-1].startswith("report:")
     assert device_summary([]) == ["0 devices of 0 customers: 0 failed"]
+
+
+UNDECLARED = [dict(customer_id=C1, customer_name="Contoso", batch_id="old", device_id="d1", serial_number="GONE-1",
+                   product_key=None, model="Laptop 7", manufacturer="Contoso", profile="Kiosk"),
+              dict(customer_id=C2, customer_name=None, batch_id="b2", device_id="d2", serial_number=None,
+                   product_key="PK-<9>", model=None, manufacturer=None, profile=None)]
+
+
+def test_summary_and_html_report_what_is_registered_and_declared_nowhere():
+    rows = device_report([upload(C1, "b1", device("S1", "already_present"))])
+    lines = device_summary(rows, report="r.html", undeclared=UNDECLARED)
+    assert lines[-2:] == ["registered, declared nowhere: 2 devices (%s 1, Contoso 1)" % C2, "report: r.html"]
+    assert "declared nowhere" not in " ".join(device_summary(rows))
+    page = device_report_html(rows, undeclared=UNDECLARED)
+    section = page.split('<h2 id="undeclared">')[1]
+    assert section.startswith("Registered here, declared nowhere (2)</h2>")
+    assert section.index("<h3>%s</h3>" % C2) < section.index("<h3>Contoso (%s)</h3>" % C1)
+    assert "<td>old</td><td>GONE-1</td><td></td><td>Contoso</td><td>Laptop 7</td><td>Kiosk</td>" in section
+    assert "PK-&lt;9&gt;" in section and "PK-<9>" not in page
+    assert 'id="undeclared"' not in device_report_html(rows)
+
+
+def test_device_counts_counts_failed_batches_failed_and_open_devices_through_the_classifier():
+    from ansible_collections.partnercenter.autopilot.plugins.filter.device_counts import device_counts
+    rows = device_report([dict(batch(C1, "b1", device("S1", "failed"), device("S2", "refused"), device("S3", "pending"),
+                                     device("S4", "submitted"), device("S5", "registered"))),
+                          dict(batch(C2, "b2"), failed=True, msg="403")])
+    assert device_counts(rows) == {"failed_batches": 1, "failed_devices": 2, "open_devices": 2}
+    assert device_counts([]) == {"failed_batches": 0, "failed_devices": 0, "open_devices": 0}
+
+
+def test_undeclared_devices_take_the_name_the_rows_give_their_customer():
+    rows = device_report([upload(C2, "b2", device("S1", "already_present"))], customer_names={C2: "Fabrikam"})
+    assert device_summary(rows, undeclared=UNDECLARED[1:])[-1] == "registered, declared nowhere: 1 device (Fabrikam 1)"
+    assert "<h3>Fabrikam (%s)</h3>" % C2 in device_report_html(rows, undeclared=UNDECLARED[1:])

@@ -319,7 +319,7 @@ def params(**overrides):
 
 def run(service, journal, clock, options=None, **overrides):
     """One batch through run_batches, as the module runs it: (its result, warnings)."""
-    results, warnings = run_batches(service, journal, batch_requests(params(**overrides)),
+    results, warnings, _undeclared = run_batches(service, journal, batch_requests(params(**overrides)),
                                     options or RunOptions(), clock)
     assert len(results) == 1
     return results[0], warnings

@@ -72,7 +72,7 @@ def test_a_token_refused_mid_run_fails_that_batch_and_the_others_still_finish(cl
     requests = batch_requests(params(customer_id=None, batch_id=None, batches=[
         dict(customer_id=CUSTOMER_B, batch_id="b2", devices=[dev("S2")]),
         dict(customer_id=CUSTOMER, batch_id="b1", devices=[dev("S1")])]))
-    results, _warnings = run_batches(service, journal, requests, RunOptions(), clock)
+    results, _warnings, _undeclared = run_batches(service, journal, requests, RunOptions(), clock)
     assert results[0]["failed"] and "invalid_grant" in results[0]["msg"]
     assert not results[1].get("failed") and service.writes == [("create", CUSTOMER, "b1", ["S1"])]
 
@@ -96,7 +96,7 @@ def test_several_batches_one_refused_the_others_finish_results_in_input_order(cl
         dict(customer_id=CUSTOMER_B, batch_id="b2", devices=[dev("S2")]),
         dict(customer_id=CUSTOMER_C, batch_id="b3", devices=[dev("S3"), dev("S4")]),
     ]))
-    results, _warnings = run_batches(service, journal, requests, RunOptions(), clock)
+    results, _warnings, _undeclared = run_batches(service, journal, requests, RunOptions(), clock)
 
     assert [(r["customer_id"], r["batch_id"]) for r in results] == [
         (CUSTOMER, "b1"), (CUSTOMER_B, "b2"), (CUSTOMER_C, "b3")]
@@ -185,3 +185,26 @@ def test_a_lost_answer_found_registered_is_recovered_and_a_batch_failing_before_
     assert failed["failed"] and not failed["changed"]
     assert [(d["outcome"], d["status"], d["explanation"]) for d in failed["devices"]] == [
         ("failed", "not sent", failed["msg"])] * 2
+
+
+# ----- 11. what is registered and declared nowhere ----------------------------------------------------------------
+def test_undeclared_devices_come_from_the_listings_the_plans_read(clock, journal):
+    service = FakeService(clock, job_seconds=JOB)
+    service.seed(CUSTOMER, "b1", ["S1", "GONE-1"])
+    service.seed(CUSTOMER, "other", ["S3", "GONE-2"])
+    requests = batch_requests(params(batches=[
+        dict(customer_id=CUSTOMER, batch_id="b1", devices=[dev("S1"), dev("S2")]),
+        dict(customer_id=CUSTOMER, batch_id="b2", devices=[dev("S3")])]))
+    _results, _warnings, undeclared = run_batches(service, journal, requests, RunOptions(check_mode=True), clock)
+    assert sorted((d["batch_id"], d["serial_number"]) for d in undeclared) == [("b1", "GONE-1"), ("other", "GONE-2")]
+    assert set(undeclared[0]) == {"customer_id", "customer_name", "batch_id", "device_id", "serial_number",
+                                  "product_key", "model", "manufacturer", "profile"}
+    reads = len(service.calls)
+
+    # match_scope batch: only the task's batches were read, so only their undeclared devices are known.
+    scoped = batch_requests(params(match_scope="batch", batches=[
+        dict(customer_id=CUSTOMER, batch_id="b1", devices=[dev("S1")])]))
+    _results, _warnings, undeclared = run_batches(service, journal, scoped, RunOptions(check_mode=True), clock)
+    assert [d["serial_number"] for d in undeclared] == ["GONE-1"]
+    assert not [c for c in service.calls[reads:] if c[0] == "list_devices" and c[2] == "other"]
+    assert service.writes == []

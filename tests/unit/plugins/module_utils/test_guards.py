@@ -32,7 +32,7 @@ def test_customer_scope_waits_for_another_batch_still_processing(clock, journal)
     assert [(b["id"], b["status"]) for b in service.list_batches(CUSTOMER)] == [("elsewhere", "processing")]
     started = clock.now()
 
-    [result], _warnings = run_batches(service, journal, batch_requests(params(
+    [result], _warnings, _undeclared = run_batches(service, journal, batch_requests(params(
         devices=[dev("S1"), dev("S2"), dev("S3")])), RunOptions(), clock)
 
     assert service.writes == [("create", CUSTOMER, "b1", ["S3"])], "%s: %r" % (SETTLE, service.writes)
@@ -50,7 +50,7 @@ def test_batch_scope_settles_only_its_own_batch(clock, journal):
     service = FakeService(clock, job_seconds=30.0)
     service.start_job(CUSTOMER, "elsewhere", [dict(serial_number="S1")], seconds=70.0)
 
-    [result], _warnings = run_batches(service, journal, batch_requests(params(
+    [result], _warnings, _undeclared = run_batches(service, journal, batch_requests(params(
         match_scope="batch", devices=[dev("S1"), dev("S2")])), RunOptions(), clock)
 
     assert ("settled_batches", CUSTOMER, ["b1"]) in service.calls

@@ -68,7 +68,7 @@ def test_pool_keeps_input_order_one_customers_batches_in_order_and_uploads_befor
     service = ThreadedService(clock, job_seconds=30.0)
     journal = UploadJournal(str(tmp_path / "journal.json"), URL, clock=clock.now)
     requests_ = batch_requests(options(batches=entries()))
-    results, warnings = run_batches(service, journal, requests_, RunOptions(), clock, concurrency=2)
+    results, warnings, _undeclared = run_batches(service, journal, requests_, RunOptions(), clock, concurrency=2)
 
     assert warnings == [] and all(r["changed"] and not r.get("failed") for r in results)
     assert [(r["customer_id"], r["batch_id"]) for r in results] == [
@@ -97,8 +97,8 @@ def test_pool_one_customer_failing_does_not_stop_the_others(clock, tmp_path):
     service = ThreadedService(clock, job_seconds=10.0)
     service.refuse[CUSTOMER_B] = PartnerCenterError("no relationship", status=403, code="20002")
     journal = UploadJournal(str(tmp_path / "journal.json"), URL, clock=clock.now)
-    results, _warnings = run_batches(service, journal, batch_requests(options(batches=entries())), RunOptions(),
-                                     clock, concurrency=8)
+    results, _warnings, _undeclared = run_batches(service, journal, batch_requests(options(batches=entries())),
+                                                  RunOptions(), clock, concurrency=8)
     failed = [(r["customer_id"], r["batch_id"]) for r in results if r.get("failed")]
     assert failed == [(CUSTOMER_B, "c1-b1"), (CUSTOMER_B, "c1-b2")]
     assert len(service.writes) == 6

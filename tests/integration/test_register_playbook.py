@@ -182,3 +182,25 @@ def test_a_device_dropped_from_inventory_is_listed_undeclared_and_nothing_is_wri
         assert "<td>contoso-batch</td><td></td><td>PK-FOREIGN</td>" in section
         assert "<td>portal-upload</td><td></td><td>PK-OLD</td>" in section
         assert CUSTOMER_B not in section, "every fabrikam device is declared"
+
+
+def test_wait_false_reports_submitted_and_batch_status_reads_the_jobs_into_the_report(emulator, pc_env, tmp_path):
+    emulator.foreign_keys.add(("pk", "PK-FOREIGN"))
+    proc, rows = run(tmp_path, pc_env, "-e", "register_wait=false")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert set(r["outcome"] for r in rows.values()) == {"submitted"} and len(rows) == 5
+    assert emulator.requests("GET", "/batchJobStatus/") == [], "wait: false waited"
+    assert "changed=1" in proc.stdout
+
+    status = run_playbook(os.path.join(ROOT, "playbooks", "batch_status.yml"), pc_env,
+                          inventory=str(tmp_path / "hosts.yml"),
+                          args=["-e", "report_dir=%s" % (tmp_path / "reports"), "-e", "status_wait=true"])
+    assert status.returncode == 0, status.stdout[-3000:]
+    with open(str(tmp_path / "reports" / "autopilot-report.csv")) as handle:
+        rows = dict((r["product_key"], r) for r in csv.DictReader(handle))
+    assert {k: r["outcome"] for k, r in rows.items()} == {
+        "PK-C1": "registered", "PK-C2": "registered", "PK-FOREIGN": "failed", "PK-F1": "registered",
+        "PK-F2": "registered"}
+    assert rows["PK-FOREIGN"]["error_code"] == "808"
+    assert emulator.writes() and all(e["time"] < emulator.requests("GET", "/batchJobStatus/")[0]["time"]
+                                     for e in emulator.writes()), "batch_status.yml wrote"

@@ -53,9 +53,9 @@ options:
     default: false
   undeclared:
     description:
-      - The RV(partnercenter.autopilot.partnercenter_device_batch#module:undeclared) devices of the upload task: a
-        section per customer (named as the rows name it), "registered here, declared nowhere", after the device
-        table.
+      - The RV(partnercenter.autopilot.partnercenter_device_batch#module:undeclared) devices of the upload task,
+        shown after the device table in a section per customer (named as the rows name it) headed C(Registered
+        here, declared nowhere).
     type: list
     elements: dict
     default: []

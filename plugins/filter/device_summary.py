@@ -46,7 +46,7 @@ options:
   undeclared:
     description:
       - The RV(partnercenter.autopilot.partnercenter_device_batch#module:undeclared) devices of the upload task
-        (registered, declared nowhere): one line counts them per customer (named as the rows name it), before
+        (registered, declared nowhere). One line counts them per customer (named as the rows name it), before
         the report's path.
     type: list
     elements: dict

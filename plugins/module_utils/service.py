@@ -10,9 +10,14 @@ __metaclass__ = type
 
 import time
 
+from urllib.parse import quote
+
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import PartnerCenterError
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.customers import (
+    customer_view, search_filter, starts_with)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
-    BUSY_STATUSES, FINAL_JOB_STATUSES, batch_view, chunks, device_view, job_status_of, lower_keys, parse_location)
+    BUSY_STATUSES, FINAL_JOB_STATUSES, Device, batch_view, chunks, device_view, job_status_of, lower_keys,
+    parse_location)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.profiles import (
     assignment_body, autopilot_profiles, profile_view)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.waiting import backoff, wait_until
@@ -73,6 +78,11 @@ class PartnerCenterService(object):
     def batches(self, customer_id):
         """The customer's batches as views, {id as the service spells it: view}."""
         return dict((view["id"], view) for view in (batch_view(b) for b in self.list_batches(customer_id)))
+
+    def registered(self, customer_id, batches):
+        """The devices of batches ({id: view}) as Devices; a batch listed with no devices is not read."""
+        return [Device.from_api(item, batch_id) for batch_id, batch in batches.items() if batch["devices_count"] != 0
+                for item in self.list_devices(customer_id, batch_id)]
 
     def list_devices(self, customer_id, batch_id):
         return self.client.get_all(self.client.path(customer_id, "deviceBatches", batch_id, "devices"), customer_id)
@@ -189,6 +199,34 @@ class PartnerCenterService(object):
             raise PartnerCenterError("Partner Center accepted PATCH %s but named no job to follow (Location %r)"
                                      % (path, location), method="PATCH", path=path)
         return {"location": location, "tracking_id": tracking_id}
+
+    # ----- customers -------------------------------------------------------------------------------------
+    def list_customers(self, domain=None, name=None, page_size=500):
+        """The partner's customers as customer views, every page read: all of them, or those whose domain and/or
+        company name begins with domain / name (ignoring case).
+
+        One filter goes to the service (the API takes one: domain when given, else name); with both, the company
+        name is checked here. page_size: 500 is the most the service answers in one page (Microsoft's
+        Partner-Center-PowerShell says so); it pages anything longer.
+        """
+        path = "/v1/customers?size=%d" % page_size
+        field, value = ("domain", domain) if domain is not None else ("company_name", name)
+        if value is not None:
+            path += "&filter=" + quote(search_filter(field, value), safe="")
+        views = [customer_view(item) for item in self.client.get_all(path)]
+        if domain is not None and name is not None:
+            views = [view for view in views if starts_with(view, "company_name", name)]
+        return views
+
+    def get_customer(self, tenant_id):
+        """The customer view of one tenant id, or None when it is not a customer of this partner (404 60003, or
+        403 20002: no relationship)."""
+        try:
+            return customer_view(self.client.get_json(self.client.path(tenant_id), tenant_id))
+        except PartnerCenterError as err:
+            if (err.status, err.code) in ((404, "60003"), (403, "20002")):
+                return None
+            raise
 
     # ----- waiting ---------------------------------------------------------------------------------------
     def wait_for_job(self, customer_id, tracking_id, timeout, poll_interval=2.0, poll_cap=30.0, progress=None):

@@ -14,6 +14,11 @@ Answers (docs/emulator.md): `answer_mode` "published" answers as the published e
 in the SDK's model, "recorded" as the real service answered in Partner-Center-PowerShell's recorded sessions.
 `listing_lag` delays when new batches, devices and profiles are listed (the eventual consistency partners
 report). Both are Emulator(...) keywords, attributes and configure() knobs, like the timing knobs.
+
+Customers (docs/emulator.md, "Customers"): a registry of the partner's customers, listed by GET /v1/customers
+(paged, with the published starts_with filter) and read by GET /v1/customers/{id}. It starts with
+DEFAULT_CUSTOMERS; add_customer() adds or renames one; any other tenant id a request or a seed names becomes a
+customer with a generated domain and company name, as the device endpoints have always accepted any tenant id.
 """
 import base64
 import binascii
@@ -32,7 +37,7 @@ import time
 import uuid
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
@@ -83,6 +88,18 @@ RECORDED_CREATION_DATE = "0001-01-01T00:00:00"  # GetCustomerDeviceBatch.json: t
 # GetCustomerConfigurationPolicyById.json), not the UTC the reference pages promise.
 RECORDED_TZ = datetime.timezone(datetime.timedelta(hours=-7))
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
+# The customers listed from the start: the example inventory's tenants (playbooks/inventory/hosts.yml), the first
+# two of which the tests call CUSTOMER and CUSTOMER_B (tests/helpers.py). (tenant id, domain, company name)
+DEFAULT_CUSTOMERS = (
+    ("3f2504e0-4f89-11d3-9a0c-0305e82c3301", "contoso.onmicrosoft.com", "Contoso"),
+    ("7c9e6679-7425-40de-944b-e07fc1f90ae7", "fabrikam.onmicrosoft.com", "Fabrikam"),
+    ("2b8a7d41-51e3-4c0e-9d8f-7a6b5c4d3e2f", "northwindtraders.onmicrosoft.com", "Northwind Traders"),
+)
+# The customer list's filter (partnercenter-api.md, "Customers"): CustomerSearchField values the emulator serves
+# (compared case-insensitively, as the service binds enums) -> the profile field they search; one operator.
+CUSTOMER_SEARCH_FIELDS = {"domain": "domain", "companyname": "company_name"}
+CUSTOMER_OPERATOR = "starts_with"
+COMMERCE_NAMESPACE = uuid.UUID("6f1d7a52-9c3b-4e0a-8d21-0c0ffee00c0c")  # commerceId = uuid5(this, tenant id)
 
 # ----- timing -------------------------------------------------------------------------------------------------
 # Microsoft publishes no latency or throttle figures for these endpoints; the values below follow what partners
@@ -208,6 +225,13 @@ def _ci_get(mapping, key):
     return None
 
 
+def generated_customer(tenant_id):
+    """(domain, company name) of a customer the emulator knows only by its tenant id: from its first 8 and
+    last 4 hex digits, e.g. customer-5e1a0001-0001.onmicrosoft.com and "Customer 5e1a0001-0001"."""
+    tag = "%s-%s" % (tenant_id[:8].lower(), tenant_id[-4:].lower())
+    return "customer-%s.onmicrosoft.com" % tag, "Customer %s" % tag
+
+
 def _now_iso(ts=None):
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts if ts is not None else time.time()))
 
@@ -232,8 +256,10 @@ class Emulator:
 
     def __init__(self, tenant_id=DEMO_TENANT_ID, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET,
                  refresh_token=DEMO_REFRESH_TOKEN, client_certificate=None, access_token_lifetime=3600,
-                 queue_seconds=0.1, process_seconds=0.2, page_size=100, answer_mode=None, batch_shape=None,
-                 listing_lag=0.0, paging_style="both", policy_count_field=None, host="127.0.0.1", port=0,
+                 queue_seconds=0.1, process_seconds=0.2, page_size=100, customer_page_size=500, answer_mode=None,
+                 batch_shape=None,
+                 listing_lag=0.0, paging_style="both", policy_count_field=None, strict_customers=False,
+                 host="127.0.0.1", port=0,
                  workdir=None, reuse_tls=False, profile=None, time_scale=1.0, seed=0, latency=_UNSET,
                  write_latency=_UNSET, token_latency=_UNSET, jitter=_UNSET, slow_fraction=_UNSET,
                  hang_fraction=_UNSET, job_seconds=_UNSET, long_job_fraction=_UNSET, read_limit_per_minute=_UNSET,
@@ -249,6 +275,9 @@ class Emulator:
         self.code_lifetime = CODE_LIFETIME
         self.queue_seconds, self.process_seconds = queue_seconds, process_seconds
         self.page_size, self.paging_style = page_size, paging_style
+        # The most customers one page of GET /v1/customers holds, whatever size asks: 500, the maximum Microsoft's
+        # Partner-Center-PowerShell names for the service (Get-PartnerCustomer); page_size is the device listings'.
+        self.customer_page_size = customer_page_size
         if answer_mode and batch_shape and answer_mode != batch_shape:
             raise ValueError("answer_mode %r and its old name batch_shape %r disagree" % (answer_mode, batch_shape))
         self.answer_mode = answer_mode or batch_shape or "published"
@@ -260,6 +289,9 @@ class Emulator:
         # (partnercenter-policies.md §3). None: the answer mode decides (published and sdk follow the majority,
         # recorded what each recording shows); tests can force one spelling, or both, in any mode.
         self.policy_count_field = policy_count_field
+        # False (as before): the device and policy endpoints accept any well-formed tenant id and make it a known
+        # customer. True: only registered customers (DEFAULT_CUSTOMERS, add_customer) exist; others get 404 60003.
+        self.strict_customers = strict_customers
         self.host, self.port = host, port
         self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="pc-emulator-")
         self.workdir = workdir or self._tmp.name
@@ -449,7 +481,10 @@ class Emulator:
             self.foreign_keys = set()    # identity keys owned by some other tenant
             self.invalid_hashes = set()  # hashes the service cannot read although they are valid base64
             self.unknown_product_keys = set()
-            self.unrelated_customers = set()  # no reseller relationship: 403 20002
+            self.unrelated_customers = set()  # no reseller relationship: 403 20002, and not listed
+            self.customer_registry = {}  # tenant id (lower) -> the customer's record, in the order listed
+            for tenant_id, domain, company_name in DEFAULT_CUSTOMERS:
+                self._put_customer(tenant_id, domain, company_name, "reseller")
             self.mfa_required_refresh_tokens = set()
             self.auth_codes = {}         # authorization code -> what its sign-in asked for and who signed in
             self.signin_error = None     # (error, description): the sign-in ends with this error redirect
@@ -605,6 +640,7 @@ class Emulator:
         """Create a configuration policy directly, as if made earlier (listed at once); returns its id."""
         with self.lock:
             settings = self.check_policy_settings(list(settings))
+            self._customer(customer_id)
             return self._store_policy(customer_id, name, description, settings, written=0.0)["id"]
 
     def policy_list(self, customer_id):
@@ -640,9 +676,53 @@ class Emulator:
             for dev in found:
                 dev["policies"] = [{"key": OOBE, "value": policy["id"] if policy else None}]
 
+    def add_customer(self, tenant_id, domain, company_name, relationship="reseller"):
+        """Make tenant_id a customer of the partner with this domain and company name (replacing what was held
+        for it, in its place in the list); returns the Customer as GET /v1/customers/{id} answers it.
+
+        relationship is what relationshipToPartner says. A tenant without any relationship is one of
+        unrelated_customers: never listed, 403 20002 on its endpoints."""
+        if not isinstance(tenant_id, str) or not GUID_RE.match(tenant_id):
+            raise ValueError("tenant_id must be a GUID, not %r" % (tenant_id,))
+        for name, value in (("domain", domain), ("company_name", company_name), ("relationship", relationship)):
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError("%s must be a non-empty string, not %r" % (name, value))
+        with self.lock:
+            return self.customer_view(self._put_customer(tenant_id, domain, company_name, relationship))
+
+    def customer_list(self):
+        """Every customer GET /v1/customers lists (all pages, no filter), as answered."""
+        with self.lock:
+            return [self.customer_view(record) for record in self.listed_customers()]
+
+    def listed_customers(self):
+        """The registry's records the list shows, in order: every customer but the unrelated ones."""
+        return [record for key, record in self.customer_registry.items() if key not in self.unrelated_customers]
+
+    @staticmethod
+    def customer_view(record):
+        """A customer as answered, by id and in the list: the published Customer shape."""
+        return {"id": record["id"], "commerceId": record["commerce_id"],
+                "companyProfile": {"tenantId": record["id"], "domain": record["domain"],
+                                   "companyName": record["company_name"],
+                                   "attributes": {"objectType": "CustomerCompanyProfile"}},
+                "relationshipToPartner": record["relationship"], "allowDelegatedAccess": True,
+                "attributes": {"objectType": "Customer"}}
+
     # ----- helpers ---------------------------------------------------------------------------------------
+    def _put_customer(self, tenant_id, domain, company_name, relationship):
+        tenant = tenant_id.lower()
+        record = {"id": tenant, "commerce_id": str(uuid.uuid5(COMMERCE_NAMESPACE, tenant)), "domain": domain,
+                  "company_name": company_name, "relationship": relationship}
+        self.customer_registry[tenant] = record
+        return record
+
     def _customer(self, customer_id):
-        return self.customers.setdefault(customer_id.lower(), {"batches": {}})
+        """The customer's state; a tenant id named for the first time becomes a known (listed) customer."""
+        key = customer_id.lower()
+        if key not in self.customer_registry:
+            self._put_customer(key, *generated_customer(key), relationship="reseller")
+        return self.customers.setdefault(key, {"batches": {}})
 
     @staticmethod
     def _new_batch(batch_id, written=None):
@@ -954,6 +1034,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         self.raw_body = self.rfile.read(length) if length else b""
         self.query = parse_qs(split.query)
+        self.raw_query = split.query
         self.response_headers = {}
         self._after = 0.0  # latency still to sleep before the answer goes out (see _send_json)
         if self.decoded_path.startswith("/_emulator/"):
@@ -1122,6 +1203,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self._token(seg[0])
         if len(seg) == 4 and low[1:] == ["oauth2", "v2.0", "authorize"] and method == "GET":
             return self._authorize_endpoint(seg[0])
+        if len(seg) in (2, 3) and low[:2] == ["v1", "customers"] and method == "GET":
+            emu = self.server.emulator
+            with emu.lock:
+                self._authorize()
+                return self._list_customers() if len(seg) == 2 else self._get_customer(seg[2])
         if len(seg) >= 4 and low[0] == "v1" and low[1] == "customers":
             customer = seg[2]
             rest = low[3:]
@@ -1402,7 +1488,110 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(404, 60003, "Tenant '%s' was not found." % customer)
         if customer.lower() in emu.unrelated_customers:
             raise ApiError(403, 20002, "The partner does not have a relationship with customer %s." % customer)
+        if emu.strict_customers and customer.lower() not in emu.customer_registry:
+            raise ApiError(404, 60003, "Tenant '%s' was not found." % customer)
         emu._customer(customer)
+
+    # ----- customers (partnercenter-api.md, "Customers") -------------------------------------------------------
+    def _get_customer(self, tenant):
+        emu = self.server.emulator
+        if not GUID_RE.match(tenant):
+            raise ApiError(404, 60003, "Tenant '%s' was not found." % tenant)
+        if tenant.lower() in emu.unrelated_customers:
+            raise ApiError(403, 20002, "The partner does not have a relationship with customer %s." % tenant)
+        record = emu.customer_registry.get(tenant.lower())
+        if record is None:  # a read: it makes no tenant a customer (the device endpoints do, unless strict)
+            raise ApiError(404, 60003, "Tenant '%s' was not found." % tenant)
+        return 200, emu.customer_view(record), {}
+
+    def _query_values(self, name):
+        """A query parameter's values, its name matched case-insensitively (as ASP.NET binds them)."""
+        return [v for k, vs in self.query.items() if k.lower() == name for v in vs]
+
+    def _customer_page_size(self):
+        """size: missing or 0 (as the published filter example sends) means customer_page_size, which also caps
+        it; anything but a whole number >= 0 is a 400."""
+        emu = self.server.emulator
+        values = self._query_values("size")
+        if not values:
+            return emu.customer_page_size
+        try:
+            size = int(values[-1])
+        except ValueError:
+            size = -1
+        if size < 0:
+            raise ApiError(400, 800002, "size '%s' is not a number of customers (a whole number >= 0)." % values[-1])
+        return min(size or emu.customer_page_size, emu.customer_page_size)
+
+    def _customer_search(self):
+        """The filter, URL-encoded JSON {"Field": "Domain"|"CompanyName", "Value": ..., "Operator":
+        "starts_with"}: (record field, value), or None when there is none. Anything else is a 400."""
+        values = self._query_values("filter")
+        if not values:
+            return None
+        if len(values) > 1:
+            raise ApiError(400, 800002, "Only one filter can be given.")
+        try:
+            spec = json.loads(values[0])
+        except ValueError:
+            raise ApiError(400, 800002, "The filter is not valid JSON.") from None
+        if not isinstance(spec, dict):
+            raise ApiError(400, 800002, "The filter must be a JSON object with Field, Value and Operator.")
+        field, value, operator = (_ci_get(spec, key) for key in ("Field", "Value", "Operator"))
+        if not isinstance(field, str) or field.lower() not in CUSTOMER_SEARCH_FIELDS:
+            raise ApiError(400, 800002, "The filter's Field '%s' is not supported (Domain or CompanyName)." % (field,))
+        if not isinstance(operator, str) or operator.lower() != CUSTOMER_OPERATOR:
+            raise ApiError(400, 800002, "The filter's Operator '%s' is not supported (%s)."
+                           % (operator, CUSTOMER_OPERATOR))
+        if not isinstance(value, str):
+            raise ApiError(400, 800002, "The filter's Value must be a string.")
+        return CUSTOMER_SEARCH_FIELDS[field.lower()], value
+
+    def _list_customers(self):
+        """GET /v1/customers: paged like a device listing, in every answer mode (see _list_devices)."""
+        emu = self.server.emulator
+        size, search = self._customer_page_size(), self._customer_search()
+        recorded = emu.answer_mode == "recorded"
+        token = self.headers.get("MS-ContinuationToken")
+        if recorded and bool(token) != self._seek_next():
+            raise ApiError(400, 800002, "A next page is asked for with both seekOperation=Next in the query and "
+                           "the MS-ContinuationToken header, as links.next gives them.")
+        offset = 0
+        if token:
+            try:
+                state = json.loads(_b64url_decode(token))
+                offset, asked = int(state["offset"]), state["customers"]
+            except (ValueError, KeyError, TypeError, binascii.Error):
+                raise ApiError(400, 800002, "The continuation token is not valid.") from None
+            if asked != (list(search) if search else None):
+                # The token carries the query it pages through: a next page asked without the filter (or with
+                # another one) did not follow the link as given.
+                raise ApiError(400, 800002, "The continuation token belongs to another customer query.")
+        matching = [record for record in emu.listed_customers()
+                    if search is None or record[search[0]].lower().startswith(search[1].lower())]
+        items = [emu.customer_view(record) for record in matching[offset:offset + size]]
+        body = {"totalCount": len(items), "items": items}
+        more = offset + size < len(matching)
+        nxt = _b64url(json.dumps({"offset": offset + size, "customers": list(search) if search else None})
+                      .encode()) if more else None
+        # The published answers link to themselves (links.self, the query as sent); a next link keeps the size
+        # and the filter, URL-encoded as the published example spells them.
+        query = [(k, v) for k, vs in self.query.items() if k.lower() in ("size", "filter") for v in vs]
+        uri = "/customers" + ("?" + urlencode(query, quote_via=quote) if query else "")
+        if recorded:  # as a recorded device listing: "links": {} on a last page, the seek in the next link's query
+            nxt_uri = uri + ("&" if query else "?") + "seekOperation=Next"
+            body["links"] = {"next": {"uri": nxt_uri, "method": "GET",
+                                      "headers": [{"key": "MS-ContinuationToken", "value": nxt}]}} if more else {}
+        else:
+            body["links"] = {"self": {"uri": "/customers" + ("?" + self.raw_query if self.raw_query else ""),
+                                      "method": "GET", "headers": []}}
+            if more and emu.paging_style in ("both", "token"):
+                body["continuationToken"] = nxt
+            if more and emu.paging_style in ("both", "link"):
+                body["links"]["next"] = {"uri": uri, "method": "GET",
+                                         "headers": [{"key": "MS-ContinuationToken", "value": nxt}]}
+        body["attributes"] = {"objectType": "Collection"}
+        return 200, body, {}
 
     @staticmethod
     def _held_id(batches, batch_id):
@@ -1692,6 +1881,10 @@ class _Handler(BaseHTTPRequestHandler):
                 for spec in json.loads(self.raw_body or b"[]"):
                     emu.add_fault(spec.pop("action"), **spec)
                 return self._send_json(204, None, entry)
+            if name == "customers" and self.command == "POST":  # [{tenant_id, domain, company_name, relationship?}]
+                for spec in json.loads(self.raw_body or b"[]"):
+                    emu.add_customer(**spec)
+                return self._send_json(200, emu.customer_list(), entry)
             if name == "reset" and self.command == "POST":
                 emu.reset()
                 return self._send_json(204, None, entry)

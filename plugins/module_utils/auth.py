@@ -1,26 +1,20 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) partnercenter.autopilot contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Tokens for Partner Center through msal: the flows (refresh token, client credentials, and the first-time
-consent's authorization code with PKCE), the token cache, readable Entra ID errors. The only importer of msal."""
+"""Tokens for Partner Center through msal: the refresh-token and client-credentials flows, the app's msal client
+(which consent.py's sign-in uses too), the token cache and readable Entra ID errors. The only importer of msal."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import datetime
-import hmac
-import json
 import os
 import re
 import tempfile
-import time
 import traceback
-import warnings
-
-from urllib.parse import parse_qs, urlsplit
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import TLS_HINT, make_session, redact
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.errors import AuthError
 
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
 USER_SCOPE = "https://api.partnercenter.microsoft.com/user_impersonation"
@@ -61,38 +55,7 @@ CODE_OPTIONS = (
 # The options whose source a refusal names: each falls back to the environment variable PARTNERCENTER_<OPTION>.
 SOURCED_OPTIONS = ("tenant_id", "client_id", "client_secret", "client_certificate_path", "refresh_token")
 PATH_OPTIONS = ("client_certificate_path",)
-# What the same and other codes mean while a sign-in's authorization code is exchanged (state=complete).
-START_AGAIN = "run state=start again (playbooks/consent.yml) and sign in once more"
-CONSENT_HINTS = (
-    ("AADSTS54005", "the authorization code was already used, and a code works once: " + START_AGAIN),
-    ("AADSTS70008", "the authorization code expired (a code lives about 10 minutes): %s, then complete soon after"
-                    % START_AGAIN),
-    ("AADSTS70000", "the authorization code is not valid (cut short or mistyped?): paste the whole address the "
-                    "browser landed on, or " + START_AGAIN),
-    ("AADSTS501481", "the code was not issued to this sign-in (its PKCE verifier does not match): the address "
-                     "comes from another start; paste the address of the latest sign-in, or " + START_AGAIN),
-    ("AADSTS50011", "the redirect URI is not registered for the app: add redirect_uri (http://localhost by "
-                    "default) to the app registration's Web redirect URIs"),
-    ("AADSTS500112", "the code was issued for another redirect URI: use the same redirect_uri as state=start"),
-    ("AADSTS500113", "no redirect URI is registered for the app: add http://localhost as a Web redirect URI"),
-    ("AADSTS65001", "the app has no consent for the delegated Partner Center permission user_impersonation: grant "
-                    "it in the app registration's API permissions, or sign in as an admin who can consent"),
-    ("AADSTS65004", "the admin agent declined the consent: sign in again and accept"),
-    ("AADSTS90094", "an administrator must grant consent to the app for the tenant first"),
-    ("AADSTS50105", "the signed-in user is not assigned to the app: assign the admin agent, or turn off "
-                    "assignment required"),
-    ("AADSTS9002313", "the request was malformed: " + START_AGAIN),
-)
 AADSTS_RE = re.compile(r"\bAADSTS(\d+)")
-REDIRECT_URI = "http://localhost"
-FLOW_TIMEOUT = 900
-FLOW_TIMEOUT_RANGE = (1, 86400)
-FLOW_VERSION = 1
-
-
-class AuthError(Exception):
-    """A token could not be obtained; the message says which credential to fix. Never contains secrets."""
-
 
 _MSAL = {}
 
@@ -115,6 +78,12 @@ def import_msal():
 def msal_import_error():
     import_msal()
     return _MSAL["error"]
+
+
+def require_msal():
+    """AuthError unless msal can be imported (for the flows that run on the controller)."""
+    if not import_msal():
+        raise AuthError("the Python library msal is required on the controller")
 
 
 def is_microsoft_host(authority):
@@ -161,7 +130,7 @@ def _hint(result, hints=AADSTS_HINTS):
     return "%s (%s)" % (dict(hints)[code], code) if code else None
 
 
-def _refusal(result, what="the token request", hints=AADSTS_HINTS, remedy=None):
+def refusal(result, what="the token request", hints=AADSTS_HINTS, remedy=None):
     """The one-line message for an Entra ID error answer: what was refused, its error, then the hint or its first
     line, then the remedy when there is one."""
     text = "Entra ID refused %s: %s" % (what, result.get("error") or "unknown error")
@@ -200,7 +169,7 @@ def option_source(option, value, environ=None):
     return "%s (option)" % option
 
 
-def _missing_app(tenant_id, client_id, client_secret, client_certificate_path):
+def missing_app(tenant_id, client_id, client_secret, client_certificate_path):
     """The names of the app's missing credentials (every flow needs them)."""
     missing = [name for name, value in (("tenant_id", tenant_id), ("client_id", client_id)) if not value]
     if not client_secret and not client_certificate_path:
@@ -217,26 +186,33 @@ def _credential(client_secret, client_certificate_path, client_certificate_thumb
     return client_secret
 
 
-def _authority_url(authority, tenant_id):
+def authority_url(authority, tenant_id):
     return "%s/%s" % ((authority or DEFAULT_AUTHORITY).rstrip("/"), tenant_id)
 
 
-def _confidential_app(client_id, credential, authority_url, session, cache, redact_text):
-    """msal's ConfidentialClientApplication; fetching the authority's metadata fails as an AuthError."""
-    msal = import_msal()
+def confidential_client(p, secrets, cache=None, retry_transient=False):
+    """msal's ConfidentialClientApplication for the app of the options p (tenant_id, client_id, client_secret or
+    client_certificate_path/_thumbprint, authority, ca_path, validate_certs, timeout), its tokens kept in cache (a
+    new one when None: app.token_cache). The private key, when there is one, joins secrets, which every message is
+    redacted of; fetching the authority's metadata fails as an AuthError."""
+    credential = _credential(p.get("client_secret"), p.get("client_certificate_path"),
+                             p.get("client_certificate_thumbprint"), secrets)
+    session = make_session(p.get("ca_path"), p.get("validate_certs", True), p.get("timeout") or 60,
+                           retry_transient=retry_transient)
+    url = authority_url(p.get("authority"), p["tenant_id"])
     try:
-        return msal.ConfidentialClientApplication(
-            client_id, client_credential=credential, authority=authority_url, http_client=session,
-            token_cache=cache,
+        return import_msal().ConfidentialClientApplication(
+            p["client_id"], client_credential=credential, authority=url, http_client=session,
+            token_cache=cache if cache is not None else import_msal().SerializableTokenCache(),
             # msal asks Microsoft's instance discovery about unknown hosts; a sovereign or test authority
             # has to skip it.
-            instance_discovery=None if is_microsoft_host(authority_url) else False)
+            instance_discovery=None if is_microsoft_host(url) else False)
     # "from None": the redacted message is all that is kept; msal's own exception, which may quote a secret,
     # would otherwise ride along as the new error's context and show in a traceback.
     except ValueError as err:
-        raise AuthError(redact_text("cannot use authority %s: %s" % (authority_url, err))) from None
+        raise AuthError(redact("cannot use authority %s: %s" % (url, err), secrets)) from None
     except Exception as err:  # pylint: disable=broad-except  # msal raises requests errors as they come
-        raise AuthError(redact_text("cannot reach the authority %s: %s" % (authority_url, _describe(err)))) from None
+        raise AuthError(redact("cannot reach the authority %s: %s" % (url, describe(err)), secrets)) from None
 
 
 def write_private_file(path, text, option, prefix=".partnercenter-"):
@@ -273,7 +249,7 @@ class MsalTokenProvider(object):
         msal = import_msal()
         if not msal:
             raise AuthError("the Python library msal is required")
-        missing = _missing_app(tenant_id, client_id, client_secret, client_certificate_path)
+        missing = missing_app(tenant_id, client_id, client_secret, client_certificate_path)
         self.cache = msal.SerializableTokenCache()
         if token_cache_path and os.path.exists(token_cache_path):
             try:
@@ -301,10 +277,9 @@ class MsalTokenProvider(object):
         self.token_cache_path = token_cache_path
         self.token = None
         self.secrets = [s for s in (client_secret, refresh_token) if s]
-        credential = _credential(client_secret, client_certificate_path, client_certificate_thumbprint, self.secrets)
-        session = make_session(ca_path, validate_certs, timeout, retry_transient=True)
-        self.app = _confidential_app(client_id, credential, _authority_url(authority, tenant_id), session, self.cache,
-                                     self._redact)
+        self.app = confidential_client(dict(values, client_certificate_thumbprint=client_certificate_thumbprint,
+                                            authority=authority, ca_path=ca_path, validate_certs=validate_certs,
+                                            timeout=timeout), self.secrets, self.cache, retry_transient=True)
 
     def _redact(self, text):
         return redact(text, self.secrets + [self.token])
@@ -317,7 +292,7 @@ class MsalTokenProvider(object):
         except AuthError:
             raise
         except Exception as err:  # pylint: disable=broad-except  # network and TLS errors from inside msal
-            raise AuthError(self._redact("cannot obtain a Partner Center token: %s" % _describe(err))) from None
+            raise AuthError(self._redact("cannot obtain a Partner Center token: %s" % describe(err))) from None
         if "access_token" not in result:
             raise AuthError(self._redact(self._refused(result)))
         self.token = result["access_token"]
@@ -354,20 +329,20 @@ class MsalTokenProvider(object):
         code = _code(result)
         for known, option, credential in CODE_OPTIONS:
             if code == known:
-                return _refusal(result, "%s of %s" % (credential, self.sources[option]))
+                return refusal(result, "%s of %s" % (credential, self.sources[option]))
         refresh_token_refused = code in REFRESH_TOKEN_CODES or (code is None and result.get("error") == "invalid_grant")
         if not self.presented or not refresh_token_refused:
-            return _refusal(result)
+            return refusal(result)
         if self.presented == "cache":
-            return _refusal(result, "the refresh token kept in the token cache file %s" % self.token_cache_path,
-                            remedy="run playbooks/consent.yml again with this token cache (or partnercenter_consent) "
-                                   "so that an admin agent signs in anew with MFA and the cache gets a new refresh "
-                                   "token")
+            return refusal(result, "the refresh token kept in the token cache file %s" % self.token_cache_path,
+                           remedy="run playbooks/consent.yml again with this token cache (or partnercenter_consent) "
+                                  "so that an admin agent signs in anew with MFA and the cache gets a new refresh "
+                                  "token")
         source = self.sources["refresh_token"]
-        text = _refusal(result, "the refresh token of %s" % source,
-                        remedy="an admin agent must consent again with MFA: run playbooks/consent.yml (or "
-                               "partnercenter_consent) and use the token cache it fills (token_cache_path), or put "
-                               "a new refresh token in %s" % source.split(" ", 1)[0])
+        text = refusal(result, "the refresh token of %s" % source,
+                       remedy="an admin agent must consent again with MFA: run playbooks/consent.yml (or "
+                              "partnercenter_consent) and use the token cache it fills (token_cache_path), or put "
+                              "a new refresh token in %s" % source.split(" ", 1)[0])
         if self.cache_refused:
             text += "; the refresh token kept in the token cache file %s was refused too" % self.token_cache_path
         return text
@@ -380,7 +355,7 @@ class MsalTokenProvider(object):
         self.cache.has_state_changed = False
 
 
-def _describe(err):
+def describe(err):
     text = str(err)
     if "CERTIFICATE_VERIFY_FAILED" in text or "SSLError" in type(err).__name__:
         return "TLS verification failed (%s): %s" % (type(err).__name__, TLS_HINT)
@@ -399,178 +374,5 @@ def provider_from_options(p):
 
 def acquire_token(p):
     """An access token for the auth options in p; raises AuthError with a message safe to show."""
-    if not import_msal():
-        raise AuthError("the Python library msal is required on the controller")
+    require_msal()
     return provider_from_options(p).get_token()
-
-
-# ----- first-time consent: the authorization code flow with PKCE ------------------------------------------------
-# state=start keeps msal's flow (PKCE verifier, nonce, state) in a 0600 file; state=complete exchanges the code
-# from the address the browser landed on, writes the token cache and removes the file. Neither result holds a
-# token, the code or the verifier.
-
-def default_flow_path(token_cache_path):
-    """Where state=start keeps the sign-in when flow_path is not given: beside the token cache."""
-    return os.path.abspath(os.path.expanduser(token_cache_path)) + ".consent-flow.json"
-
-
-def _iso(timestamp):
-    return datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class _ConsentClient(object):
-    """The app's msal client for one step of the consent, and everything its messages must not show."""
-
-    def __init__(self, p):
-        if not import_msal():
-            raise AuthError("the Python library msal is required on the controller")
-        missing = _missing_app(p.get("tenant_id"), p.get("client_id"), p.get("client_secret"),
-                               p.get("client_certificate_path"))
-        if not p.get("token_cache_path"):
-            missing.append("token_cache_path (the file the tokens are written to, which later runs read)")
-        if missing:
-            raise AuthError("cannot run the consent: missing %s" % ", ".join(missing))
-        self.secrets = [p["client_secret"]] if p.get("client_secret") else []
-        self.client_id = p["client_id"]
-        self.tenant_id = p["tenant_id"]
-        self.authority_url = _authority_url(p.get("authority"), p["tenant_id"])
-        self.token_cache_path = os.path.abspath(os.path.expanduser(p["token_cache_path"]))
-        self.flow_path = os.path.abspath(os.path.expanduser(p.get("flow_path") or
-                                                            default_flow_path(self.token_cache_path)))
-        self.cache = import_msal().SerializableTokenCache()  # complete writes only this sign-in's tokens
-        credential = _credential(p.get("client_secret"), p.get("client_certificate_path"),
-                                 p.get("client_certificate_thumbprint"), self.secrets)
-        # No retries here: an authorization code works once, so a code exchange whose answer was lost must not
-        # be sent again behind the caller's back (the retry would only be told the code was used).
-        session = make_session(p.get("ca_path"), p.get("validate_certs", True), p.get("timeout") or 60)
-        self.app = _confidential_app(self.client_id, credential, self.authority_url, session, self.cache,
-                                     self.redact)
-
-    def redact(self, text):
-        return redact(text, self.secrets)
-
-
-def consent_start(p, now=time.time):
-    """Begin the sign-in: the flow kept in flow_path (0600), the address to open returned."""
-    flow_timeout = p.get("flow_timeout") or FLOW_TIMEOUT
-    least, most = FLOW_TIMEOUT_RANGE
-    if not least <= flow_timeout <= most:
-        raise AuthError("flow_timeout must be between %d and %d seconds, got %s" % (least, most, flow_timeout))
-    client = _ConsentClient(p)
-    redirect_uri = p.get("redirect_uri") or REDIRECT_URI
-    try:
-        with warnings.catch_warnings():
-            # msal recommends response_mode=form_post, where the browser POSTs the code to redirect_uri. Nothing
-            # listens there: the code has to reach us in the address the browser lands on (response_mode=query).
-            # Without the PKCE verifier, which never leaves flow_path, that code is of no use to anyone.
-            warnings.filterwarnings("ignore", message=".*form_post.*")
-            flow = client.app.initiate_auth_code_flow(list(p.get("scopes") or [USER_SCOPE]),
-                                                      redirect_uri=redirect_uri)
-    except ValueError as err:  # a reserved scope (openid, profile, offline_access), which msal adds itself
-        raise AuthError(client.redact("cannot start the sign-in: %s" % err)) from None
-    started = now()
-    record = {"version": FLOW_VERSION, "tenant_id": client.tenant_id, "client_id": client.client_id,
-              "authority": client.authority_url, "started": started, "expires": started + flow_timeout,
-              "flow": flow}
-    write_private_file(client.flow_path, json.dumps(record), "flow_path", prefix=".partnercenter-flow-")
-    return dict(changed=True, authorization_url=flow["auth_uri"], redirect_uri=redirect_uri,
-                flow_path=client.flow_path, flow_expires_on=_iso(started + flow_timeout))
-
-
-def _read_flow(path):
-    try:
-        with open(path, "r") as handle:
-            record = json.load(handle)
-    except (IOError, OSError) as err:
-        if not os.path.exists(path):
-            raise AuthError("no sign-in is in progress: flow_path %s does not exist (a completed or expired sign-in "
-                            "removes it); %s" % (path, START_AGAIN)) from None
-        raise AuthError("cannot read flow_path %s: %s" % (path, err.strerror)) from None
-    except ValueError:
-        record = None
-    flow = record.get("flow") if isinstance(record, dict) else None
-    if (not isinstance(flow, dict) or record.get("version") != FLOW_VERSION
-            or not all(isinstance(flow.get(k), str) for k in ("state", "code_verifier", "nonce"))):
-        raise AuthError("flow_path %s does not hold a sign-in started by partnercenter_consent state=start; %s"
-                        % (path, START_AGAIN))
-    return record
-
-
-def auth_response(redirect_url):
-    """The parameters of the address the browser landed on (query, or fragment when the query has none)."""
-    parts = urlsplit((redirect_url or "").strip())
-    for text in (parts.query, parts.fragment):
-        answer = dict((k, v[-1]) for k, v in parse_qs(text).items())
-        if "code" in answer or "error" in answer or "state" in answer:
-            return answer
-    return {}
-
-
-def _discard(path):
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-def consent_complete(p, now=time.time):
-    """Exchange the code of the address the browser landed on; the tokens go to token_cache_path (0600).
-
-    Nothing is written to the cache unless Entra ID issued the tokens. The flow file stays after a failure
-    (the sign-in may still be completed with the right address) until it expires; success or expiry removes it.
-    """
-    client = _ConsentClient(p)
-    if not p.get("redirect_url"):
-        raise AuthError("redirect_url is required with state=complete: the whole address the browser landed on "
-                        "after signing in")
-    record = _read_flow(client.flow_path)
-    flow = record["flow"]
-    secrets = [flow["code_verifier"], flow["nonce"], p.get("redirect_url")]
-    if now() > record.get("expires", 0):
-        _discard(client.flow_path)
-        raise AuthError("the sign-in started at %s expired at %s (flow_timeout): %s, and complete it within "
-                        "flow_timeout" % (_iso(record.get("started", 0)), _iso(record.get("expires", 0)), START_AGAIN))
-    differ = [name for name, ours in (("tenant_id", client.tenant_id), ("client_id", client.client_id),
-                                      ("authority", client.authority_url)) if record.get(name) != ours]
-    if differ:
-        raise AuthError("the sign-in in flow_path %s was started with another %s: complete it with the options "
-                        "given to state=start" % (client.flow_path, " and ".join(differ)))
-    answer = auth_response(p.get("redirect_url"))
-    secrets.append(answer.get("code"))
-    if "state" not in answer:
-        raise AuthError("redirect_url holds no state: give the whole address the browser landed on after signing "
-                        "in (it starts with %s and holds code= and state=)" % flow.get("redirect_uri"))
-    if not hmac.compare_digest(answer["state"].encode("utf-8"), flow["state"].encode("utf-8")):
-        raise AuthError("state mismatch: the address comes from another sign-in (an earlier start, another "
-                        "browser tab) or was altered, not from the one started at %s; paste the address of that "
-                        "sign-in, or %s" % (_iso(record.get("started", 0)), START_AGAIN))
-    if "error" in answer:
-        raise AuthError(redact(_refusal(answer, "the sign-in", hints=AADSTS_HINTS + CONSENT_HINTS),
-                               secrets + client.secrets))
-    if not answer.get("code"):
-        raise AuthError("redirect_url holds no code: give the whole address the browser landed on after signing in")
-    try:
-        result = client.app.acquire_token_by_auth_code_flow(dict(flow), answer)
-    except (ValueError, RuntimeError) as err:  # msal's own checks (the nonce of the ID token, ...)
-        raise AuthError(redact("Entra ID's answer to the code exchange was refused: %s" % err,
-                               secrets + client.secrets)) from None
-    except Exception as err:  # pylint: disable=broad-except  # network and TLS errors from inside msal
-        raise AuthError(redact("cannot exchange the code at %s: %s. The answer may be lost after the code was "
-                               "used: complete again with the same address; if Entra ID says the code was used, %s"
-                               % (client.authority_url, _describe(err), START_AGAIN),
-                               secrets + client.secrets)) from None
-    secrets += [result.get(k) for k in ("access_token", "refresh_token", "id_token")]
-    if "access_token" not in result:
-        raise AuthError(redact(_refusal(result, "the code exchange", hints=AADSTS_HINTS + CONSENT_HINTS),
-                               secrets + client.secrets))
-    try:
-        write_private_file(client.token_cache_path, client.cache.serialize(), "token_cache_path",
-                           prefix=".partnercenter-cache-")
-    except AuthError as err:
-        raise AuthError("%s; the code is used by now: fix token_cache_path, then %s" % (err, START_AGAIN)) from None
-    _discard(client.flow_path)
-    claims = result.get("id_token_claims") or {}
-    expires_in = int(result.get("expires_in") or 0)
-    return dict(changed=True, username=claims.get("preferred_username") or claims.get("upn") or claims.get("email"),
-                tenant_id=claims.get("tid"), expires_in=expires_in, expires_on=_iso(now() + expires_in),
-                token_cache_path=client.token_cache_path)

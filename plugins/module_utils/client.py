@@ -30,6 +30,7 @@ except ImportError:
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import lower_keys, parse_location
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.errors import ServiceError
 
 DEFAULT_BASE_URL = "https://api.partnercenter.microsoft.com"
 # The collection's name and version (galaxy.yml's; a unit test keeps them equal) for MS-PartnerCenter-Application.
@@ -54,15 +55,8 @@ def redact(text, secrets):
     return text
 
 
-class PartnerCenterError(Exception):
-    """Any failed call: status, Partner Center code/description, request and correlation ids."""
-
-    def __init__(self, message, status=None, code=None, description=None, request_id=None,
-                 correlation_id=None, method=None, path=None):
-        super(PartnerCenterError, self).__init__(message)
-        self.status, self.code, self.description = status, code, description
-        self.request_id, self.correlation_id = request_id, correlation_id
-        self.method, self.path = method, path
+# Any failed call: the collection's service error kind (status, code/description, request and correlation ids).
+PartnerCenterError = ServiceError
 
 
 class OutcomeUnknownError(PartnerCenterError):

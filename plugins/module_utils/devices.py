@@ -11,6 +11,8 @@ __metaclass__ = type
 import hashlib
 import re
 
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.errors import InputError
+
 FIELDS = ("serial_number", "product_key", "hardware_hash", "manufacturer", "model")
 ALIASES = {"oem_manufacturer_name": "manufacturer", "model_name": "model"}
 API_NAMES = {
@@ -40,7 +42,6 @@ ASCII_ONLY = ("serial_number", "product_key")
 # Control characters, and invisible or direction-changing format characters that would make a serial
 # number look like another one in reports.
 CONTROL_RE = re.compile(u"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
-MAX_REPORTED_ERRORS = 50
 
 FINAL_JOB_STATUSES = ("finished", "finished_with_errors")
 BUSY_STATUSES = ("queued", "processing")
@@ -64,15 +65,8 @@ EXPLANATIONS = {
 }
 
 
-class DeviceValidationError(ValueError):
-    """All problems with the input, found before anything is sent."""
-
-    def __init__(self, errors):
-        self.errors = list(errors)
-        shown = self.errors[:MAX_REPORTED_ERRORS]
-        more = len(self.errors) - len(shown)
-        text = "; ".join(shown) + ("; and %d more problems" % more if more > 0 else "")
-        super(DeviceValidationError, self).__init__("Invalid input: " + text)
+# Bad devices and batch requests are the collection's one kind of bad input.
+DeviceValidationError = InputError
 
 
 def lower_keys(mapping):

@@ -10,19 +10,19 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.assignments import Assigner, key_of
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth import AuthError
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import PartnerCenterError
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
-    FINAL_JOB_STATUSES, Device, failure_message, interpret_job, plan, plan_removal, undeclared)
+    failure_message, plan, plan_removal, undeclared)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.errors import AuthError, error_fields
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.guards import Guards
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.jobs import await_uploads
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.jobs import await_uploads, progress_line
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.journal import JournalError
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.outcomes import NOT_SENT, explanation
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.pool import by_customer, in_pool
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import same_batch
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.uploads import Uploads
 
-# Which outcomes each derived list of a result holds; SENT: the outcomes of devices a write carried.
+# Which outcomes each derived list of a result holds; SENT: those of devices a write carried.
 ADDED = ("registered", "recovered", "submitted", "would_add")
 REMOVED = ("removed", "would_remove")
 SENT = ("registered", "recovered", "submitted", "pending", "failed")
@@ -30,11 +30,6 @@ SENT = ("registered", "recovered", "submitted", "pending", "failed")
 
 class BatchFailed(Exception):
     """One batch could not be brought to its declared state; its result says how far it got."""
-
-
-def error_fields(err):
-    """What a failed result holds about a Partner Center error, beside its message."""
-    return dict(status=err.status, code=err.code, request_id=err.request_id, correlation_id=err.correlation_id)
 
 
 class RunOptions(object):
@@ -160,14 +155,8 @@ class BatchRun(object):
 
     def registered(self, batches):
         """The devices registered in the batches the plan matches against (match_scope)."""
-        wanted = batches if self.p["match_scope"] == "customer" else \
-            dict((k, v) for k, v in batches.items() if same_batch(k, self.batch_id))
-        devices = []
-        for batch_id, batch in wanted.items():
-            if batch["devices_count"] != 0:
-                devices.extend(Device.from_api(item, batch_id)
-                               for item in self.service.list_devices(self.customer, batch_id))
-        return devices
+        return self.service.registered(self.customer, batches if self.p["match_scope"] == "customer" else dict(
+            (k, v) for k, v in batches.items() if same_batch(k, self.batch_id)))
 
     def plan(self, desired, registered, in_batch):
         """(to add, [(desired, registered)] already present, to remove), also kept in the result's plan."""
@@ -242,10 +231,7 @@ class BatchRun(object):
             self.result["tracking_id"], self.result["location"] = job["tracking_id"], job["location"]
 
     def note_progress(self, body):
-        info = interpret_job(body)
-        done = sum(1 for d in info["devices"] if d["status"] in FINAL_JOB_STATUSES)
-        self.progress.append("job %s: %s, %d/%d devices done" % (info["tracking_id"], info["status"], done,
-                                                                 len(info["devices"])))
+        self.progress.append(progress_line(body))
 
     def note_verbose_progress(self):
         if self.options.verbose and self.progress:

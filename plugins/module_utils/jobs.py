@@ -12,7 +12,7 @@ import threading
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth import AuthError
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import PartnerCenterError
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import interpret_job
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import FINAL_JOB_STATUSES, interpret_job
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.pool import in_pool
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import JobStatusError, JobTimeoutError
 
@@ -23,6 +23,13 @@ def wait_for_own_job(run, job):
     return run.service.wait_for_job(run.customer, job["tracking_id"],
                                     max(0, job["accepted_at"] + run.p["wait_timeout"] - run.clock.now()),
                                     poll_interval=run.p["poll_interval"], progress=run.note_progress)
+
+
+def progress_line(body):
+    """What a job's answer says of its progress, for the verbose result."""
+    info = interpret_job(body)
+    done = sum(1 for d in info["devices"] if d["status"] in FINAL_JOB_STATUSES)
+    return "job %s: %s, %d/%d devices done" % (info["tracking_id"], info["status"], done, len(info["devices"]))
 
 
 def await_uploads(run, jobs):

@@ -14,12 +14,10 @@ import json
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth import (
-    DEFAULT_AUTHORITY, AuthError, import_msal, msal_import_error, provider_from_options)
+    DEFAULT_AUTHORITY, import_msal, msal_import_error, provider_from_options)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import (
-    DEFAULT_BASE_URL, HAS_REQUESTS, REQUESTS_IMPORT_ERROR, PartnerCenterClient, PartnerCenterError,
-    StaticTokenProvider)
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import DeviceValidationError
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.engine import error_fields
+    DEFAULT_BASE_URL, HAS_REQUESTS, REQUESTS_IMPORT_ERROR, PartnerCenterClient, StaticTokenProvider)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.errors import KINDS, InputError, failure
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.journal import JournalError
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import Clock, PartnerCenterService
 
@@ -64,8 +62,9 @@ NUMERIC_RANGES = {
     "wait_timeout": (0, 7 * 24 * 3600),
     "poll_interval": (0.1, 3600),
     "concurrency": (1, 64),
+    "flow_timeout": (1, 86400),
 }
-ERRORS = (PartnerCenterError, AuthError, DeviceValidationError, JournalError)
+ERRORS = KINDS + (JournalError,)
 
 
 def copy_spec(*specs):
@@ -76,14 +75,14 @@ def copy_spec(*specs):
 
 
 def check_numbers(params):
-    """Every numeric option within its range, or DeviceValidationError naming each one that is not."""
+    """Every numeric option within its range, or InputError naming each one that is not."""
     problems = []
     for name, (least, most) in sorted(NUMERIC_RANGES.items()):
         value = params.get(name)
         if value is not None and not least <= value <= most:
             problems.append("%s must be between %s and %s, got %s" % (name, least, most, value))
     if problems:
-        raise DeviceValidationError(problems)
+        raise InputError(problems)
 
 
 class _MaskingProvider(object):
@@ -103,12 +102,14 @@ class PartnerCenterModule(AnsibleModule):
     """An AnsibleModule with the collection's shared options and behaviour.
 
     api: the module calls Partner Center (base_url, access_token, secrets_file); else it only obtains tokens.
+    shared: the shared option groups it takes (default: the API's, or the token modules' when not api).
     bulk_options: {list option: option naming a JSON file that holds it} - lists the action plugin hands over
     in files, loaded here, and shown as counts in `invocation` and syslog (they can be megabytes).
     """
 
-    def __init__(self, argument_spec=None, api=True, bulk_options=None, **kwargs):
-        specs = (CONNECTION_SPEC, BASE_URL_SPEC, AUTH_SPEC, ACCESS_TOKEN_SPEC) if api else (TOKEN_MODULE_SPEC,)
+    def __init__(self, argument_spec=None, api=True, bulk_options=None, shared=None, **kwargs):
+        specs = shared if shared is not None else (
+            (CONNECTION_SPEC, BASE_URL_SPEC, AUTH_SPEC, ACCESS_TOKEN_SPEC) if api else (TOKEN_MODULE_SPEC,))
         self.bulk_options = bulk_options or {}
         super(PartnerCenterModule, self).__init__(argument_spec=copy_spec(*(specs + (argument_spec or {},))),
                                                   **kwargs)
@@ -205,14 +206,9 @@ class PartnerCenterModule(AnsibleModule):
 
     # ----- errors ----------------------------------------------------------------------------------------
     def fail_from_error(self, err, **result):
-        """The one place a PartnerCenterError, JobTimeoutError, AuthError, DeviceValidationError or
-        JournalError becomes a failed result: its message, plus the fields that help act on it."""
-        if isinstance(err, DeviceValidationError):
-            result.setdefault("errors", err.errors)
-        if isinstance(err, PartnerCenterError):
-            for key, value in error_fields(err).items():
-                result.setdefault(key, value)
-        self.fail_json(msg=str(err), **result)
+        """The one place an error of ERRORS (errors.KINDS, JournalError) becomes a failed result: its message,
+        plus the fields that help act on it (errors.failure), beside result's keys."""
+        self.fail_json(**dict(failure(err), **result))
 
     @contextlib.contextmanager
     def errors(self, **result):

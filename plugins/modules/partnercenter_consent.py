@@ -216,14 +216,10 @@ token_cache_path:
   type: str
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth import (
-    FLOW_TIMEOUT, REDIRECT_URI, USER_SCOPE, AuthError, consent_complete, consent_start, import_msal,
-    msal_import_error)
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth import USER_SCOPE
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.consent import FLOW_TIMEOUT, REDIRECT_URI, consent
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.module import (
-    AUTH_SPEC, CONNECTION_SPEC, copy_spec)
+    AUTH_SPEC, CONNECTION_SPEC, PartnerCenterModule, copy_spec)
 
 # The action plugin of the same name validates with this spec too.
 CONSENT_SPEC = copy_spec(
@@ -238,24 +234,14 @@ CONSENT_SPEC = copy_spec(
          redirect_url=dict(type="str", no_log=True)))
 
 
-def consent(params):
-    """The step O(state) asks for: a result without any token, code or verifier (AuthError when it fails)."""
-    return consent_start(params) if params["state"] == "start" else consent_complete(params)
-
-
 def main():
     # The collection's action plugin of the same name runs the consent on the controller instead of this code,
     # so the client secret and the redirect address never become module arguments; this stays so the module
     # also works where action plugins are bypassed.
-    module = AnsibleModule(argument_spec=copy_spec(CONSENT_SPEC), supports_check_mode=False)
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
-    if not import_msal():
-        module.fail_json(msg=missing_required_lib("msal"), exception=msal_import_error())
-    try:
+    module = PartnerCenterModule(argument_spec=CONSENT_SPEC, api=False, shared=(), supports_check_mode=False)
+    module.check_libraries(need_msal=True)
+    with module.errors():
         result = consent(module.params)
-    except AuthError as err:
-        module.fail_json(msg=str(err))
     module.exit_json(**result)
 
 

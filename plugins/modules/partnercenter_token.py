@@ -67,14 +67,21 @@ from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth impor
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.module import PartnerCenterModule
 
 
+def token(params):
+    """The result: a token for the auth options in params (AuthError when none can be had). The action plugin of
+    the same name returns it too."""
+    return dict(changed=False, access_token=acquire_token(params), token_type="Bearer",
+                auth_flow=params["auth_flow"])
+
+
 def main():
     # The collection's action plugin of the same name obtains the token on the controller instead of running
     # this code; it stays so the module also works where action plugins are bypassed.
     module = PartnerCenterModule(api=False, supports_check_mode=True)
     module.check_libraries(need_msal=True)
     with module.errors():
-        token = acquire_token(module.params)
-    module.exit_json(changed=False, access_token=token, token_type="Bearer", auth_flow=module.params["auth_flow"])
+        result = token(module.params)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) partnercenter.autopilot contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Keep secrets out of module arguments.
+"""The one helper of the collection's action plugins, which keep secrets out of module arguments: they hand them
+to the module in 0600 files (SecretHandoffAction), or do the module's work on the controller (ControllerAction).
 
 Ansible prints every module's arguments when ANSIBLE_DEBUG is on, no_log or not (its documented behaviour).
-The collection's action plugins therefore move the secret options into a 0600 file in the task's private
-temporary directory and hand the module only its path (option secrets_file); the directory is removed when
-the task ends.
+The action plugins therefore move the secret options into a 0600 file in the task's private temporary
+directory and hand the module only its path (option secrets_file); the directory is removed when the task ends.
+The token and the first-time consent need no module at all: the browser, the flow file and the token cache are
+on the controller, so their work runs there and no secret becomes a module argument.
 
 Bulk options (the device list) travel the same way, as a file named by another option (FILE_OPTIONS): as a
 module argument, 5,000 devices with 4 KB hashes are 20 MB that Ansible encodes into the module's source, which
@@ -22,7 +24,9 @@ import json
 from ansible.module_utils.common.json import AnsibleJSONEncoder
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.module import SECRET_OPTIONS
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.errors import KINDS, failure
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.module import (
+    INSECURE_WARNING, SECRET_OPTIONS, check_numbers, copy_spec)
 
 
 class SecretHandoffAction(ActionBase):
@@ -67,4 +71,29 @@ class SecretHandoffAction(ActionBase):
                                                module_args=args, task_vars=task_vars))
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)
+        return result
+
+
+class ControllerAction(ActionBase):
+    """Do the work of the module of the same name on the controller: work(params) with the options validated
+    against SPEC (the module's), the numbers checked, the TLS warning given, and an error of the collection's
+    kinds turned into a failed result the way the module's fail_from_error does it."""
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    SPEC = {}
+
+    def work(self, params):
+        raise NotImplementedError
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ControllerAction, self).run(tmp, task_vars)
+        dummy, params = self.validate_argument_spec(copy_spec(self.SPEC))
+        if not params["validate_certs"]:
+            result.setdefault("warnings", []).append(INSECURE_WARNING)
+        try:
+            check_numbers(params)
+            result.update(self.work(params))
+        except KINDS as err:
+            result.update(failure(err))
         return result

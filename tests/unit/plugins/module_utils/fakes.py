@@ -4,9 +4,10 @@ import base64
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import (
     OutcomeUnknownError, PartnerCenterClient, PartnerCenterError)
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import FIELDS, batch_requests, batch_view
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import FIELDS, batch_requests
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.engine import RunOptions, run_batches
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import JobTimeoutError
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import (
+    JobTimeoutError, PartnerCenterService)
 
 URL = "https://api.partnercenter.microsoft.com"
 CUSTOMER = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
@@ -249,8 +250,9 @@ class FakeService(object):
                                       tracking_id=tracking_id, last_status=body)
             self.clock.sleep(min(poll_interval, deadline - self.clock.now()))
 
-    def batches(self, customer_id):
-        return dict((view["id"], view) for view in (batch_view(b) for b in self.list_batches(customer_id)))
+    # Read as the real service reads them, over the fake's listings.
+    batches = PartnerCenterService.batches
+    registered = PartnerCenterService.registered
 
     def settled_batches(self, customer_id, batch_ids, deadline, poll_interval):
         self.calls.append(("settled_batches", customer_id, batch_ids))
@@ -320,7 +322,7 @@ def params(**overrides):
 def run(service, journal, clock, options=None, **overrides):
     """One batch through run_batches, as the module runs it: (its result, warnings)."""
     results, warnings, _undeclared = run_batches(service, journal, batch_requests(params(**overrides)),
-                                    options or RunOptions(), clock)
+                                                 options or RunOptions(), clock)
     assert len(results) == 1
     return results[0], warnings
 

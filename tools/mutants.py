@@ -20,7 +20,7 @@ SERVICE = "plugins/module_utils/service.py"
 GUARDS_ROOM = "plugins/module_utils/guards.py"
 ASSIGNMENTS = "plugins/module_utils/assignments.py"
 PROFILE_STATE = "plugins/module_utils/profile_state.py"
-DEVICES = "plugins/module_utils/devices.py"
+WIRE = "plugins/module_utils/wire.py"
 CLIENT = "plugins/module_utils/client.py"
 MODULE_BASE = "plugins/module_utils/module.py"
 BATCH_MODULE = "plugins/modules/partnercenter_device_batch.py"
@@ -110,7 +110,7 @@ MUTANTS = [
      ["tests/integration/test_profiles.py::test_registration_assigns_the_batch_profile_once[recorded]"],
      ("a re-run assigned the profile again",)),
     ("codes before descriptions: a result's errorCode is ignored when it has no description",
-     DEVICES,
+     WIRE,
      "    return CODE_NAMES.get(code) or description or None\n",
      "    return description or None\n",
      ["tests/contract/test_recorded.py"],

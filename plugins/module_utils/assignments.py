@@ -11,7 +11,8 @@ __metaclass__ = type
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import OutcomeUnknownError
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
-    Device, chunks, find_registered, index_registered, interpret_job)
+    Device, chunks, find_registered, index_registered)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.wire import interpret_job
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.jobs import wait_for_own_job
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.profiles import (
     MAX_DEVICES_PER_ASSIGNMENT, ProfileError, carries, resolve)

@@ -29,7 +29,7 @@ except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import lower_keys, parse_location
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.wire import lower_keys, parse_location
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.errors import ServiceError
 
 DEFAULT_BASE_URL = "https://api.partnercenter.microsoft.com"

@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) partnercenter.autopilot contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The device domain: identity, validation of devices and batch requests, the plan, job results, and the one
-map of Partner Center's wire shapes (field names) into the collection's. Pure: no I/O, no Ansible."""
+"""The device domain: identity, validation of devices and of batch requests, and the plan (what to add, what is
+present, what to remove, what is registered and declared nowhere). Pure: no I/O, no Ansible; the service's
+answers are read in wire.py."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -12,6 +13,7 @@ import hashlib
 import re
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.errors import InputError
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.wire import lower_keys, oobe_policy_id
 
 FIELDS = ("serial_number", "product_key", "hardware_hash", "manufacturer", "model")
 ALIASES = {"oem_manufacturer_name": "manufacturer", "model_name": "model"}
@@ -43,46 +45,8 @@ ASCII_ONLY = ("serial_number", "product_key")
 # number look like another one in reports.
 CONTROL_RE = re.compile(u"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
-FINAL_JOB_STATUSES = ("finished", "finished_with_errors")
-BUSY_STATUSES = ("queued", "processing")
-# Every status the service publishes (jobs and devices); anything else is reported as it came, never waited on.
-KNOWN_STATUSES = ("unknown",) + BUSY_STATUSES + FINAL_JOB_STATUSES + ("in-progress",)
-ALREADY_PRESENT = ("ZtdDeviceAlreadyAssigned",)
-# The codes Microsoft publishes with their names (support article "Error 806 or 808 when you import Windows
-# Autopilot device CSV files"): a result may carry the code without any description, so the code decides first.
-CODE_NAMES = {"806": "ZtdDeviceAlreadyAssigned", "808": "ZtdDeviceAssignedToOtherTenant"}
-EXPLANATIONS = {
-    "ZtdDeviceAlreadyAssigned": "already registered to this customer; counted as present",
-    "ZtdDeviceAssignedToOtherTenant": "registered to another tenant: that tenant or the OEM must deregister it "
-                                      "before it can be registered here",
-    "ZtdDeviceAssignedToAnotherTenant": "registered to another tenant: that tenant or the OEM must deregister it "
-                                        "before it can be registered here",
-    "ZtdDeviceDuplicated": "the same device was sent twice in one upload",
-    "InvalidZtdHardwareHash": "the service could not read the hardware hash: capture it again with "
-                              "Get-WindowsAutopilotInfo",
-    "ZtdDeviceNotFound": "the service does not know this product key or serial/manufacturer/model: check it "
-                         "with the OEM or use the hardware hash",
-}
-
-
 # Bad devices and batch requests are the collection's one kind of bad input.
 DeviceValidationError = InputError
-
-
-def lower_keys(mapping):
-    """A response object with lower-cased keys: Partner Center answers camelCase, the SDK sends PascalCase."""
-    if not isinstance(mapping, dict):
-        return {}
-    return dict((k.lower(), v) for k, v in mapping.items() if isinstance(k, str))
-
-
-def status_of(value):
-    """A status as the collection compares it: the service writes finished_with_errors, the .NET SDK reads
-    FinishedWithErrors too; None when there is none."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", value.strip())
-    return text.replace(" ", "_").lower()
 
 
 def _norm(value):
@@ -170,18 +134,6 @@ class Device(object):
 
     def __repr__(self):
         return "Device(%s)" % self.label()
-
-
-def oobe_policy_id(policies):
-    """The Autopilot profile (o_o_b_e policy) in a listed device's `policies` key/value pairs, or None: the
-    profile's id as published, or its name as the service answered in recorded sessions (profiles.carries)."""
-    for pair in policies if isinstance(policies, list) else []:
-        pair = lower_keys(pair)
-        # o_o_b_e as published; OOBE as the .NET enum is named
-        if str(pair.get("key") or "").replace("_", "").lower() == "oobe":
-            value = pair.get("value")
-            return value.strip() if isinstance(value, str) and value.strip() else None
-    return None
 
 
 def _where(index, raw):
@@ -411,85 +363,6 @@ def plan_removal(desired, registered):
     return out
 
 
-def error_name(code, description):
-    """The published name of a device error: from its code when the code is published, else its description."""
-    return CODE_NAMES.get(code) or description or None
-
-
-def explain(description, code=None):
-    name = error_name(code, description)
-    if not name:
-        return "the service reported error code %s" % code if code else None
-    return EXPLANATIONS.get(name, "the service reported %s" % name)
-
-
-def device_outcome(status_item):
-    """One entry of a job's devicesStatus, in the collection's snake_case form: classified by errorCode first,
-    then errorDescription (either may be missing or null), then the device's status."""
-    lowered = lower_keys(status_item)
-    description = lowered.get("errordescription") or None
-    code = lowered.get("errorcode")
-    code = None if code is None or str(code).strip() in ("", "0") else str(code).strip()
-    status = status_of(lowered.get("status")) or "unknown"
-    name = error_name(code, description)
-    if name in ALREADY_PRESENT:
-        outcome = "already_present"
-    elif name or code or status == "finished_with_errors":
-        outcome = "failed"
-    elif status == "finished":
-        outcome = "registered"
-    else:
-        outcome = "pending"
-    return {
-        "serial_number": lowered.get("serialnumber"),
-        "product_key": lowered.get("productkey"),
-        "device_id": lowered.get("deviceid"),
-        "status": status,
-        "error_code": code,
-        "error_description": description,
-        "explanation": explain(description, code),
-        "outcome": outcome,
-    }
-
-
-def interpret_job(job):
-    """A batchJobStatus body → tracking id, status, times, per-device outcomes and counts."""
-    lowered = lower_keys(job)
-    devices = [device_outcome(d) for d in lowered.get("devicesstatus") or []]
-    return {
-        "tracking_id": lowered.get("batchtrackingid"),
-        "status": job_status_of(lowered.get("status")),
-        "started_time": lowered.get("startedtime"),
-        "completed_time": lowered.get("completedtime"),
-        "devices": devices,
-        "succeeded": sum(1 for d in devices if d["outcome"] == "registered"),
-        "already_present": sum(1 for d in devices if d["outcome"] == "already_present"),
-        "failed": sum(1 for d in devices if d["outcome"] == "failed"),
-    }
-
-
-def job_status_of(value):
-    """A job's status: one of KNOWN_STATUSES, or the raw value when the service sent one the collection does not
-    know (reported as it came, so a user can look it up)."""
-    status = status_of(value)
-    if status is None:
-        return "unknown"
-    return status if status in KNOWN_STATUSES else value
-
-
-def failure_message(outcomes):
-    """One line per failed device, naming it and what to do."""
-    lines = []
-    for item in outcomes:
-        if item["outcome"] != "failed":
-            continue
-        who = item["serial_number"] or item["product_key"] or item.get("device_id") or "a hash-only device"
-        lines.append("%s: %s (%s%s)" % (who, item["explanation"] or "failed",
-                                        error_name(item["error_code"], item["error_description"]) or item["status"],
-                                        ", code %s" % item["error_code"] if item["error_code"] else ""))
-    return "; ".join(lines)
-
-
 def chunks(items, size):
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -559,71 +432,3 @@ def batch_requests(p):
     if errors:
         raise DeviceValidationError(errors)
     return requests
-
-
-def job_requests(p):
-    """[(customer id, tracking id, {customer_id, batch_id})] from the job status options (one job, or jobs),
-    or DeviceValidationError naming every problem."""
-    given = p["jobs"] if p["jobs"] is not None else [dict(customer_id=p["customer_id"], tracking_id=p["tracking_id"],
-                                                          location=p["location"])]
-    targets, errors = [], []
-    for index, job in enumerate(given):
-        where = "jobs[%d]: " % index if p["jobs"] is not None else ""
-        customer = job.get("customer_id")
-        customer = customer.strip() if isinstance(customer, str) else customer
-        tracking_id, location = job.get("tracking_id"), job.get("location")
-        try:
-            validate_target(customer, None)
-        except DeviceValidationError as err:
-            errors.extend(where + e for e in err.errors)
-            continue
-        if not tracking_id and location:
-            located_customer, tracking_id = parse_location(location)
-            if not tracking_id:
-                errors.append("%slocation %r does not look like .../customers/{customer-id}/batchJobStatus/"
-                              "{tracking-id}" % (where, location))
-                continue
-            if located_customer.lower() != customer.lower():
-                errors.append("%slocation names customer %s but customer_id is %s"
-                              % (where, located_customer, customer))
-                continue
-        if not tracking_id:
-            errors.append("%sneeds tracking_id or location" % where)
-            continue
-        targets.append((customer, tracking_id, dict(customer_id=customer, batch_id=job.get("batch_id"))))
-    if errors:
-        raise DeviceValidationError(errors)
-    return targets
-
-
-# ----- wire shapes: Partner Center's answers as the collection returns them -------------------------------------
-LOCATION_RE = re.compile(r"customers/([^/?#]+)/batchJobStatus/([^/?#]+)", re.IGNORECASE)
-
-
-def parse_location(location):
-    """(customer_id, tracking_id) from a Location header, absolute or relative."""
-    if not location:
-        return None, None
-    match = LOCATION_RE.search(location.split("?")[0].split("#")[0])
-    if match:
-        return match.group(1), match.group(2)
-    return None, None
-
-
-def batch_view(item):
-    """A DeviceBatch of the listing (published or SDK shape)."""
-    lowered = lower_keys(item)
-    count = lowered.get("devicescount")
-    if count is None:  # the resources table spells it deviceCount
-        count = lowered.get("devicecount")
-    return dict(id=lowered.get("id"), status=status_of(lowered.get("status")),
-                creation_date=lowered.get("creationdate"), devices_count=count)
-
-
-def device_view(item):
-    """A Device of a batch's listing (which never carries the hash)."""
-    lowered = lower_keys(item)
-    return dict(id=lowered.get("id"), serial_number=lowered.get("serialnumber"),
-                product_key=lowered.get("productkey"), model=lowered.get("modelname"),
-                manufacturer=lowered.get("oemmanufacturername"), uploaded_date=lowered.get("uploadeddate"),
-                policies=lowered.get("policies") or [])

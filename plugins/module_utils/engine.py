@@ -11,8 +11,8 @@ __metaclass__ = type
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.assignments import Assigner, key_of
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import PartnerCenterError
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
-    failure_message, plan, plan_removal, undeclared)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import plan, plan_removal, undeclared
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.wire import failure_message
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.errors import AuthError, error_fields
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.guards import Guards
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.jobs import await_uploads, progress_line

@@ -12,7 +12,8 @@ __metaclass__ = type
 import time
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import PartnerCenterError
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import BUSY_STATUSES, Device, plan
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import Device, plan
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.wire import BUSY_STATUSES
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.journal import device_count, devices_of
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import (
     JobStatusError, JobTimeoutError, same_batch)

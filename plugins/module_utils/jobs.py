@@ -2,7 +2,7 @@
 # Copyright (c) partnercenter.autopilot contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Reading jobs: a run's own upload jobs (each with wait_timeout from its upload) and what they say of each device
-sent, and the reading of many jobs for the status module."""
+sent, and the status module's jobs (which to read, from its options) read many at a time."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -12,9 +12,12 @@ import threading
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth import AuthError
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import PartnerCenterError
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import FINAL_JOB_STATUSES, interpret_job
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
+    DeviceValidationError, validate_target)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.pool import in_pool
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import JobStatusError, JobTimeoutError
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.wire import (
+    FINAL_JOB_STATUSES, interpret_job, parse_location)
 
 
 def wait_for_own_job(run, job):
@@ -139,3 +142,38 @@ def read_jobs(service, targets, wait, wait_timeout, poll_interval, clock, concur
         if err is not None:
             return done, err
     return done, None
+
+
+def job_requests(p):
+    """[(customer id, tracking id, {customer_id, batch_id})] from the job status options (one job, or jobs),
+    or DeviceValidationError naming every problem."""
+    given = p["jobs"] if p["jobs"] is not None else [dict(customer_id=p["customer_id"], tracking_id=p["tracking_id"],
+                                                          location=p["location"])]
+    targets, errors = [], []
+    for index, job in enumerate(given):
+        where = "jobs[%d]: " % index if p["jobs"] is not None else ""
+        customer = job.get("customer_id")
+        customer = customer.strip() if isinstance(customer, str) else customer
+        tracking_id, location = job.get("tracking_id"), job.get("location")
+        try:
+            validate_target(customer, None)
+        except DeviceValidationError as err:
+            errors.extend(where + e for e in err.errors)
+            continue
+        if not tracking_id and location:
+            located_customer, tracking_id = parse_location(location)
+            if not tracking_id:
+                errors.append("%slocation %r does not look like .../customers/{customer-id}/batchJobStatus/"
+                              "{tracking-id}" % (where, location))
+                continue
+            if located_customer.lower() != customer.lower():
+                errors.append("%slocation names customer %s but customer_id is %s"
+                              % (where, located_customer, customer))
+                continue
+        if not tracking_id:
+            errors.append("%sneeds tracking_id or location" % where)
+            continue
+        targets.append((customer, tracking_id, dict(customer_id=customer, batch_id=job.get("batch_id"))))
+    if errors:
+        raise DeviceValidationError(errors)
+    return targets

@@ -8,8 +8,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
-    GUID_RE, DeviceValidationError, lower_keys)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import DeviceValidationError, GUID_RE
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.wire import lower_keys
 
 CATEGORY = "o_o_b_e"
 SETTINGS = ("remove_oem_preinstalls", "oobe_user_not_local_admin", "skip_express_settings",

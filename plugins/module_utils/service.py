@@ -15,9 +15,9 @@ from urllib.parse import quote
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import PartnerCenterError
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.customers import (
     customer_view, search_filter, starts_with)
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
-    BUSY_STATUSES, FINAL_JOB_STATUSES, Device, batch_view, chunks, device_view, job_status_of, lower_keys,
-    parse_location)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import Device, chunks
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.wire import (
+    BUSY_STATUSES, FINAL_JOB_STATUSES, batch_view, device_view, job_status_of, lower_keys, parse_location)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.profiles import (
     assignment_body, autopilot_profiles, profile_view)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.waiting import backoff, wait_until

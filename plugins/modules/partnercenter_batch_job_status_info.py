@@ -178,7 +178,7 @@ job:
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import job_requests
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.jobs import job_requests
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.jobs import read_jobs
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.module import PartnerCenterModule
 

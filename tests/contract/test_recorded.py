@@ -10,8 +10,9 @@ import pytest
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils import profiles, service as service_mod
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import PartnerCenterError
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
-    Device, batch_view, device_outcome, device_view, interpret_job)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import Device
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.wire import (
+    batch_view, device_outcome, device_view, interpret_job)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.profiles import profile_view
 from tests.contract import recorded as rec
 

@@ -7,8 +7,9 @@ import pytest
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import (
     OutcomeUnknownError, PartnerCenterError)
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
-    EXPLANATIONS, Device, batch_view, interpret_job, oobe_policy_id, parse_location)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import Device
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.wire import (
+    EXPLANATIONS, batch_view, interpret_job, oobe_policy_id, parse_location)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.profiles import profile_view
 from tests.contract import published as pub
 

@@ -10,7 +10,8 @@ from urllib3.exceptions import InsecureRequestWarning
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth import MsalTokenProvider
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import (
     USER_AGENT, OutcomeUnknownError, PartnerCenterClient, PartnerCenterError, StaticTokenProvider)
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import parse_location, validate_devices
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import validate_devices
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.wire import parse_location
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import (
     JobTimeoutError, PartnerCenterService)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.waiting import poll_delay

@@ -21,7 +21,7 @@ GUARDS_ROOM = "plugins/module_utils/guards.py"
 ASSIGNMENTS = "plugins/module_utils/assignments.py"
 PROFILE_STATE = "plugins/module_utils/profile_state.py"
 WIRE = "plugins/module_utils/wire.py"
-CLIENT = "plugins/module_utils/client.py"
+ERRORS = "plugins/module_utils/errors.py"
 MODULE_BASE = "plugins/module_utils/module.py"
 BATCH_MODULE = "plugins/modules/partnercenter_device_batch.py"
 FAULTS = "tests/reliability/test_faults.py"
@@ -84,7 +84,7 @@ MUTANTS = [
       GUARDS + "::test_customer_scope_waits_for_another_batch_of_the_customer_still_processing"],
      SETTLE_MARKS),
     ("redact: error texts keep the secrets they hold (redact() a no-op)",
-     CLIENT,
+     ERRORS,
      '            text = text.replace(secret, "********")\n',
      "            pass\n",
      [UNIT_GUARDS + "::test_4xx_body_echoing_the_token_and_a_secret_is_redacted",

@@ -13,8 +13,8 @@ import re
 import tempfile
 import traceback
 
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import TLS_HINT, make_session, redact
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.errors import AuthError
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import TLS_HINT, make_session
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.errors import AuthError, redact
 
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
 USER_SCOPE = "https://api.partnercenter.microsoft.com/user_impersonation"

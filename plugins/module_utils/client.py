@@ -29,8 +29,9 @@ except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.errors import (  # noqa: F401 (re-exported)
+    OutcomeUnknownError, ServiceError, redact)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.wire import lower_keys, parse_location
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.errors import ServiceError
 
 DEFAULT_BASE_URL = "https://api.partnercenter.microsoft.com"
 # The collection's name and version (galaxy.yml's; a unit test keeps them equal) for MS-PartnerCenter-Application.
@@ -47,20 +48,7 @@ HINTS = {
 }
 
 
-def redact(text, secrets):
-    """text with every secret (longer than 3 characters) replaced by asterisks: the one redaction rule."""
-    for secret in secrets:
-        if secret and isinstance(secret, str) and len(secret) > 3:
-            text = text.replace(secret, "********")
-    return text
-
-
-# Any failed call: the collection's service error kind (status, code/description, request and correlation ids).
-PartnerCenterError = ServiceError
-
-
-class OutcomeUnknownError(PartnerCenterError):
-    """A write was sent but its answer was lost: re-read the state before sending anything again."""
+PartnerCenterError = ServiceError  # any failed call, as errors.py's service error kind
 
 
 class StaticTokenProvider(object):
@@ -450,9 +438,8 @@ class PartnerCenterClient(object):
         return {"location": location, "tracking_id": tracking_id}
 
 
-def _refused(err):
+def _refused(reason):
     """True when the connection was never established, so nothing reached the server."""
-    reason = err
     for _depth in range(5):  # urllib3 wraps the cause a few levels deep
         if isinstance(reason, NewConnectionError):
             return True

@@ -20,8 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth import (
     AADSTS_HINTS, USER_SCOPE, authority_url, confidential_client, describe, missing_app, refusal, require_msal,
     write_private_file)
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import redact
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.errors import AuthError
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.errors import AuthError, redact
 
 # What the same and other codes mean while a sign-in's authorization code is exchanged (state=complete).
 START_AGAIN = "run state=start again (playbooks/consent.yml) and sign in once more"

@@ -2,7 +2,8 @@
 # Copyright (c) partnercenter.autopilot contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The collection's error kinds (InputError for every bad input, AuthError for a token that cannot be had,
-ServiceError for a failed Partner Center call) and the fields a failed result holds about each."""
+ServiceError for a failed Partner Center call, OutcomeUnknownError for a write whose answer was lost), the fields a
+failed result holds about each, and the one rule that keeps secrets out of their texts."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -40,7 +41,20 @@ class ServiceError(Exception):
         self.method, self.path = method, path
 
 
+class OutcomeUnknownError(ServiceError):
+    """A write was sent but its answer was lost: re-read the state before sending anything again."""
+
+
 KINDS = (InputError, AuthError, ServiceError)
+
+
+def redact(text, secrets):
+    """text with every secret (longer than 3 characters) replaced by asterisks: the one redaction rule, so that
+    no error text, warning or result holds a secret."""
+    for secret in secrets:
+        if secret and isinstance(secret, str) and len(secret) > 3:
+            text = text.replace(secret, "********")
+    return text
 
 
 def error_fields(err):

@@ -28,9 +28,15 @@ options:
     type: str
     required: true
   customer_id:
-    description: The customer's tenant id, put on every entry.
+    description:
+      - The customer's tenant id, put on every entry as C(customer_id).
+      - Or, instead, O(customer).
     type: str
-    required: true
+  customer:
+    description:
+      - The customer by tenant id, domain or exact company name, put on every entry as C(customer)
+        (P(partnercenter.autopilot.partnercenter_device_batch#module) resolves it), instead of O(customer_id).
+    type: str
   batch_id:
     description:
       - The batch of the rows without a group tag.
@@ -66,8 +72,13 @@ _value:
   elements: dict
   contains:
     customer_id:
-      description: The customer's tenant id.
+      description: The customer's tenant id (O(customer_id)).
       type: str
+      returned: when O(customer_id) is given
+    customer:
+      description: The customer as O(customer) names it.
+      type: str
+      returned: when O(customer) is given
     batch_id:
       description: The group tag, or O(batch_id) for untagged rows.
       type: str
@@ -92,10 +103,13 @@ from ansible_collections.partnercenter.autopilot.plugins.filter.autopilot_csv im
 BATCH_NAME_RE = re.compile(r"[A-Za-z0-9 ._-]{1,64}\Z")
 
 
-def csv_batches(text, customer_id, batch_id, profile=None):
-    if customer_id is None or not str(customer_id).strip():
-        raise AnsibleFilterError("csv_batches: customer_id is required")
-    customer = str(customer_id).strip()
+def csv_batches(text, customer_id, batch_id, profile=None, customer=None):
+    given = [(key, str(value).strip()) for key, value in (("customer_id", customer_id), ("customer", customer))
+             if value is not None and str(value).strip()]
+    if len(given) != 1:
+        raise AnsibleFilterError("csv_batches: give customer_id or customer (a tenant id, domain or company name)%s"
+                                 % (", not both" if given else ""))
+    key, customer = given[0]
     default = "" if batch_id is None else str(batch_id)
     rows, problems = read_rows(text, "csv_batches")
     batches, order = {}, []
@@ -112,7 +126,7 @@ def csv_batches(text, customer_id, batch_id, profile=None):
         else:
             batch = tag
         if batch not in batches:
-            batches[batch] = {"customer_id": customer, "batch_id": batch, "devices": []}
+            batches[batch] = {key: customer, "batch_id": batch, "devices": []}
             if profile not in (None, ""):
                 batches[batch]["profile"] = profile
             order.append(batch)

@@ -14,7 +14,9 @@ description:
   - Takes the host variables of device hosts, for example
     C(groups['autopilot_devices'] | map('extract', hostvars)), and returns one entry per customer and batch,
     ready to loop over with P(partnercenter.autopilot.partnercenter_device_batch#module).
-  - "Host variables read: C(partnercenter_customer_id), C(partnercenter_batch_id), C(autopilot_group_tag),
+  - "Host variables read: C(partnercenter_customer_id) or C(partnercenter_customer) (a tenant id, domain or company
+    name, which P(partnercenter.autopilot.partnercenter_device_batch#module) resolves), C(partnercenter_batch_id),
+    C(autopilot_group_tag),
     C(autopilot_serial_number), C(autopilot_hardware_hash), C(autopilot_product_key), C(autopilot_manufacturer),
     C(autopilot_model), C(autopilot_profile)."
   - The batch is C(partnercenter_batch_id), or, when that is not set, C(autopilot_group_tag) (the Intune group tag
@@ -49,8 +51,13 @@ _value:
   elements: dict
   contains:
     customer_id:
-      description: The customer's tenant id.
+      description: The customer's tenant id (C(partnercenter_customer_id)).
       type: str
+      returned: for hosts with C(partnercenter_customer_id)
+    customer:
+      description: The customer as C(partnercenter_customer) names it.
+      type: str
+      returned: for hosts with C(partnercenter_customer)
     batch_id:
       description: The batch name.
       type: str
@@ -91,7 +98,11 @@ def device_batches(hosts):
                             % (position, type(host).__name__))
             continue
         name = host.get("inventory_hostname") or "host #%d" % position
-        customer, batch = host.get("partnercenter_customer_id"), host.get("partnercenter_batch_id")
+        batch = host.get("partnercenter_batch_id")
+        named = [(key, host.get(var)) for key, var in (("customer_id", "partnercenter_customer_id"),
+                                                         ("customer", "partnercenter_customer"))
+                 if host.get(var) not in (None, "")]
+        customer_key, customer = named[0] if len(named) == 1 else ("customer_id", None)
         tag, clash = host.get("autopilot_group_tag"), None
         if batch in (None, ""):
             batch = tag
@@ -99,7 +110,9 @@ def device_batches(hosts):
             clash = ("partnercenter_batch_id %r and autopilot_group_tag %r differ (set one, or both to the same "
                      "batch)" % (str(batch), str(tag)))
         device = dict((field, host.get(var)) for var, field in HOST_VARS if host.get(var) not in (None, ""))
-        missing = [var for var, value in (("partnercenter_customer_id", customer),
+        if len(named) > 1:
+            clash = "set partnercenter_customer_id or partnercenter_customer, not both"
+        missing = [var for var, value in (("partnercenter_customer_id (or partnercenter_customer)", named),
                                           ("partnercenter_batch_id (or autopilot_group_tag)", batch)) if not value]
         if not any(field in device for field in ("serial_number", "product_key", "hardware_hash")):
             missing.append("one of " + ", ".join(IDENTITY_VARS))
@@ -109,7 +122,7 @@ def device_batches(hosts):
             continue
         key = (str(customer).strip().lower(), str(batch))
         if key not in batches:
-            batches[key] = {"customer_id": str(customer).strip(), "batch_id": str(batch), "devices": []}
+            batches[key] = {customer_key: str(customer).strip(), "batch_id": str(batch), "devices": []}
             order.append(key)
         batches[key]["devices"].append(device)
     if problems:

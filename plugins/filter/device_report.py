@@ -23,7 +23,9 @@ description:
     RV(partnercenter.autopilot.partnercenter_batch_job_status_info#module:jobs) read later as O(jobs) - those
     devices then take their job's outcome (C(registered), C(already_present) or C(failed)).
   - A failed batch gives a row of its own with the error (status C(error)), before the rows of its devices that
-    were sent; the devices its failure kept from being sent (status C(not sent)) have no rows of their own.
+    were sent; the devices its failure kept from being sent (status C(not sent)) have no rows of their own: they
+    are listed in that row's C(not_sent) (which the CSV leaves out and the HTML report shows under the batch), so
+    the batch is still counted once and no device twice.
   - Devices with a declared Autopilot profile get its name and assignment status, from the batch result's
     C(profile_assignments) (joined by serial number, else product key) or else from the C(profile) and
     C(profile_status) of the device's entry in C(devices). A device whose profile assignment failed keeps its
@@ -130,6 +132,14 @@ _value:
       description: The row as one line of text (the customer's name, else its id, then the batch and the device);
         a failed profile assignment is appended.
       type: str
+    not_sent:
+      description:
+        - Only in the row of a failed batch - the devices its failure kept from being sent, each with its
+          C(serial_number), C(product_key), C(outcome) (C(failed), or C(refused) when the batch was refused for its
+          input), C(error_code), C(error_description), C(explanation) (the reason) and C(profile); an empty list when
+          none was declared or reached.
+      type: list
+      elements: dict
 '''
 
 
@@ -144,7 +154,7 @@ def _row(res, dev, outcome, status, explanation, error_code=None, error_descript
          names=None):
     item = res.get("item") or res  # a loop result holds its batch in item
     customer, batch = item.get("customer_id", ""), item.get("batch_id", "")
-    customer_name = (names or {}).get(str(customer).strip().lower(), "")
+    customer_name = (names or {}).get(str(customer).strip().lower()) or res.get("customer_name") or ""
     serial, key = (dev.get("serial_number") or "", dev.get("product_key") or "") if dev else ("", "")
     name = serial or key or ("hash-only device" if dev else "")
     if error_description:
@@ -167,6 +177,12 @@ def _row(res, dev, outcome, status, explanation, error_code=None, error_descript
             "profile": str(profile), "profile_status": str(profile_status), "profile_error": profile_error,
             "line": "%s / %s%s: %s%s" % (customer_name or customer, batch, " " + name if name else "",
                                          outcome.replace("_", " "), detail)}
+
+
+def _not_sent(dev):
+    """A device of a failed batch that was never sent, as its batch's row lists it (with the reason)."""
+    return dict((key, "" if dev.get(key) is None else str(dev.get(key))) for key in (
+        "serial_number", "product_key", "outcome", "error_code", "error_description", "explanation", "profile"))
 
 
 def _identity(dev):
@@ -218,7 +234,9 @@ def device_report(results, jobs=None, check_mode=False, customer_names=None):
         assignments = _assignments(res)
         devices = res.get("devices") or []
         if res.get("failed"):  # the batch's own row: what failed it, counted as a batch, not as a device
-            rows.append(_row(res, None, "failed", "error", res.get("msg") or "failed", names=names))
+            row = _row(res, None, "failed", "error", res.get("msg") or "failed", names=names)
+            row["not_sent"] = [_not_sent(dev) for dev in devices if dev.get("status") == NOT_SENT]
+            rows.append(row)
         # A device submitted (wait: false) or pending takes the outcome of its job read in another task.
         later = {}
         for job in by_batch.get((item.get("customer_id"), item.get("batch_id")), []):

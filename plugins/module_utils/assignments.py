@@ -30,6 +30,10 @@ ASSIGNMENT_EXPLANATIONS = {
 }
 
 
+def _where(device):
+    return "devices[%s] (%s)" % (device.index, device.label())
+
+
 def key_of(serial_number, product_key):
     """How a device's assignment is found again from an entry that names it by serial number or product key."""
     return (serial_number or "").strip().upper() or "pk:" + (product_key or "").strip().upper()
@@ -87,14 +91,21 @@ class Assigner(object):
             self.profile_cache[key] = run.service.list_profiles(run.customer)
 
         def attempt():
-            problems, missing = [], False
+            problems, declared_by, missing = [], {}, False
             for device, ref in wanted:
                 try:
                     self.declared[id(device)] = resolve(self.profile_cache[key], run.customer, ref)
                 except ProfileError as err:
                     missing = missing or err.missing
-                    problems.extend(e for e in err.errors if e not in problems)
-            return problems, missing
+                    for problem in err.errors:
+                        if problem not in declared_by:
+                            problems.append(problem)
+                        declared_by.setdefault(problem, []).append(device)
+                        run.refusals[id(device)] = problem
+            # Each problem names the devices that declared the profile (the first ten, then how many more).
+            return ["%s - declared by %s%s" % (p, ", ".join(_where(d) for d in declared_by[p][:10]),
+                                               " and %d more" % (len(declared_by[p]) - 10)
+                                               if len(declared_by[p]) > 10 else "") for p in problems], missing
 
         def read_again():
             self.profile_cache[key] = run.service.list_profiles(run.customer)

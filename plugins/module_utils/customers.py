@@ -12,6 +12,8 @@ __metaclass__ = type
 import json
 import re
 
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.errors import InputError
+
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # GET /v1/customers?filter=: the CustomerSearchField each view field is searched by; starts_with is the only
 # operator (partnercenter-api.md, "Customers").
@@ -20,12 +22,8 @@ SEARCH_OPERATOR = "starts_with"
 MAX_CANDIDATES = 10  # candidates named in one error; the rest are counted
 
 
-class CustomerError(ValueError):
+class CustomerError(InputError):
     """Customer references that do not resolve, all of them at once (errors: one sentence each)."""
-
-    def __init__(self, errors):
-        self.errors = list(errors)
-        super(CustomerError, self).__init__("; ".join(self.errors))
 
 
 def is_tenant_id(value):

@@ -1,9 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) partnercenter.autopilot contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The device domain: identity, validation of devices and of batch requests, and the plan (what to add, what is
-present, what to remove, what is registered and declared nowhere). Pure: no I/O, no Ansible; the service's
-answers are read in wire.py."""
+"""The device domain: identity, validation of devices, and the plan (what to add, what is present, what to remove,
+what is registered and declared nowhere). Pure: no I/O, no Ansible; the service's answers are read in wire.py,
+a task's batch requests are judged in tasks.py."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -366,69 +366,3 @@ def plan_removal(desired, registered):
 def chunks(items, size):
     for start in range(0, len(items), size):
         yield items[start:start + size]
-
-
-# ----- batch requests: what one batch of a task asks for --------------------------------------------------------
-BATCH_KEYS = ("customer_id", "batch_id", "devices", "profile")
-
-
-def check_request(p):
-    """The validated devices of one batch request (module options), or DeviceValidationError naming every problem."""
-    validate_target(p["customer_id"], p["batch_id"])
-    desired = validate_devices(p["devices"], for_removal=p["state"] == "absent") if p["devices"] is not None else []
-    problems = []
-    if p["state"] == "present" and p["devices"] is None:
-        problems.append("devices is required with state=present")
-    if p["state"] == "absent" and p["devices"] is None and not p["force"]:
-        problems.append("state=absent without devices removes every device of batch %s: set force: true to "
-                        "confirm" % p["batch_id"])
-    if p["state"] == "present" and p["devices"] is not None and not desired and not p["purge"]:
-        problems.append("devices is empty: there is nothing to register in batch %s (an inventory filter that "
-                        "matched no host?)" % p["batch_id"])
-    if p["state"] == "present" and p["purge"] and not desired and not p["force"]:
-        problems.append("purge with an empty device list removes every device of batch %s: set force: true to "
-                        "confirm" % p["batch_id"])
-    hash_only = ["devices[%d]" % d.index for d in desired if d.hash_only]
-    if hash_only and (p["purge"] or p["state"] == "absent"):
-        problems.append("%s: a device given only by hardware_hash cannot be found among registered devices "
-                        "(Partner Center does not list hashes); add its serial_number or product_key to use %s"
-                        % (", ".join(hash_only), "purge" if p["purge"] else "state=absent"))
-    profiled = p.get("profile") or any(d.profile for d in desired)
-    if profiled and p["state"] == "absent":
-        problems.append("profile is for registering devices; it cannot be combined with state=absent")
-    elif profiled and not p["wait"]:
-        problems.append("profile needs wait: true - a profile is assigned to devices once their upload job has "
-                        "registered them")
-    if p.get("profile") is not None and (not isinstance(p["profile"], str) or not p["profile"].strip()):
-        problems.append("profile must be a profile's name or id, got %r" % (p["profile"],))
-    if problems:
-        raise DeviceValidationError(problems)
-    return desired
-
-
-def batch_requests(p):
-    """[(params, desired)] for the task: its batches entries, or its one batch; every problem of all at once."""
-    if p.get("batches") is None:
-        return [(p, check_request(p))]
-    if not isinstance(p["batches"], list) or not p["batches"]:
-        raise DeviceValidationError(["batches must be a non-empty list of {customer_id, batch_id, devices[, profile]}"])
-    requests, errors = [], []
-    for index, entry in enumerate(p["batches"]):
-        if not isinstance(entry, dict):
-            errors.append("batches[%d]: must be a dictionary, got %s" % (index, type(entry).__name__))
-            continue
-        where = "batches[%d] (%s / %s)" % (index, entry.get("customer_id"), entry.get("batch_id"))
-        unknown = sorted(set(entry) - set(BATCH_KEYS))
-        if unknown:
-            errors.append("%s: unknown field %s (expected %s)" % (where, ", ".join(unknown), ", ".join(BATCH_KEYS)))
-            continue
-        # An entry's own profile wins over the task's.
-        params = dict(p, batches=None, **dict((k, entry.get(k, p.get(k) if k == "profile" else None))
-                                              for k in BATCH_KEYS))
-        try:
-            requests.append((params, check_request(params)))
-        except DeviceValidationError as err:
-            errors.extend("%s: %s" % (where, problem) for problem in err.errors)
-    if errors:
-        raise DeviceValidationError(errors)
-    return requests

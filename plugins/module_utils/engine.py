@@ -17,7 +17,8 @@ from ansible_collections.partnercenter.autopilot.plugins.module_utils.errors imp
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.guards import Guards
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.jobs import await_uploads, progress_line
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.journal import JournalError
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.outcomes import NOT_SENT, explanation
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.outcomes import (
+    NOT_SENT, batch_result, explanation)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.pool import by_customer, in_pool
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import same_batch
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.uploads import Uploads
@@ -52,17 +53,14 @@ class BatchRun(object):
         self.warnings, self.clock = warnings, clock
         self.customer, self.batch_id = self.p["customer_id"].strip(), self.p["batch_id"]
         self.deadline = clock.now() + self.p["wait_timeout"]
-        self.result = dict(changed=False, customer_id=self.customer, batch_id=self.batch_id, created=False,
-                           tracking_id=None, location=None, jobs=[], job_status=None, added=[], already_present=[],
-                           removed=[], devices=[], profile_assigned=[], profile_assignments=[],
-                           plan=dict(would_add=[], would_remove=[], already_present=[], unverifiable=[],
-                                     would_assign=[]))
+        self.result = batch_result(self.customer, self.batch_id, self.p.get("customer_name"))
         self.progress = []
         self.listed = []        # the registered devices the plan read (match_scope: the customer's, or the batch's)
         self.desired = []       # the declared devices, in input order
         self.outcomes = {}      # id(device) -> its entry in the result's devices (one outcome each)
         self.job_outcomes = []  # the upload jobs' devicesStatus, as devices.device_outcome reads them
         self.refused = False    # failed on its input (a profile that names none): nothing of it was sent
+        self.refusals = {}      # id(device) -> why its input refused the batch (the profile it declared)
         self.device_failures = None  # the message of devices that could not be registered or get their profile
         self.guards = Guards(self)
         self.uploads = Uploads(self, self.guards)
@@ -122,7 +120,7 @@ class BatchRun(object):
         for device in self.desired:
             if id(device) not in self.outcomes and self.result.get("failed"):
                 self.mark(device, "refused" if self.refused else "failed", status=NOT_SENT,
-                          explanation=self.result.get("msg"))
+                          explanation=self.refusals.get(id(device), self.result.get("msg")))
             if id(device) in self.outcomes:
                 entries.append(self.outcomes.pop(id(device)))
         entries.extend(self.outcomes.values())
@@ -178,8 +176,11 @@ class BatchRun(object):
         removed = set(id(d) for d in to_remove)
         after = sorted([d.label(bare=True) for d in in_batch if id(d) not in removed] +
                        [d.label(bare=True) for d in to_add])
+        where = "customer %s%s, batch %s" % (self.p.get("customer_name") and self.p["customer_name"] + " / " or "",
+                                             self.customer, self.batch_id)  # each hunk names where it is
         self.result["diff"] = dict(before=dict(batch_id=self.batch_id if exists else None, devices=before),
-                                   after=dict(batch_id=self.batch_id if exists or to_add else None, devices=after))
+                                   after=dict(batch_id=self.batch_id if exists or to_add else None, devices=after),
+                                   before_header="%s (registered)" % where, after_header="%s (declared)" % where)
         profiles_before, profiles_after = self.profiles.diff()
         if profiles_after:
             self.result["diff"]["before"]["profiles"] = profiles_before

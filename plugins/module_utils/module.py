@@ -17,6 +17,8 @@ from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth impor
     DEFAULT_AUTHORITY, import_msal, msal_import_error, provider_from_options)
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import (
     DEFAULT_BASE_URL, HAS_REQUESTS, REQUESTS_IMPORT_ERROR, PartnerCenterClient, StaticTokenProvider)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.customers import resolve_customer
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import validate_target
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.errors import KINDS, InputError, failure
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.journal import JournalError
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import Clock, PartnerCenterService
@@ -195,6 +197,16 @@ class PartnerCenterModule(AnsibleModule):
 
     def service(self, connections=10):
         return PartnerCenterService(self.client(connections=connections), clock=self.clock)
+
+    def customer(self, service):
+        """The customer a single-customer module works on: customer_id, or `customer` (a tenant id, domain or
+        company name) resolved from one read of the partner's customer list. (tenant id, company name or None)"""
+        if self.params.get("customer") is None:
+            validate_target(self.params["customer_id"], None)
+            return self.params["customer_id"].strip(), None
+        view = resolve_customer(self.params["customer"], service.list_customers())
+        self.params["customer_id"] = view["id"]
+        return view["id"], view["company_name"]
 
     def warn_throttled(self, service, result):
         """Say how long Partner Center's 429s held the run back (workers waited together)."""

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The closed set of a device's outcome in a batch result, and the one classifier that says which outcomes are
 failures, which are still open and which changed something: the engine, the report filters and the playbook's
-summary all read it."""
+summary all read it. Also the shape of a batch's result, and that of a batch refused for its input."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -46,3 +46,29 @@ def is_failure(outcome):
 
 def is_open(outcome):
     return kind(outcome) == "open"
+
+
+def batch_result(customer_id, batch_id, customer_name=None):
+    """A batch's result before anything happened to it."""
+    return dict(changed=False, customer_id=customer_id, customer_name=customer_name, batch_id=batch_id,
+                created=False, tracking_id=None, location=None, jobs=[], job_status=None, added=[],
+                already_present=[], removed=[], devices=[], profile_assigned=[], profile_assignments=[],
+                plan=dict(would_add=[], would_remove=[], already_present=[], unverifiable=[], would_assign=[]))
+
+
+def refused_result(params, problems):
+    """The result of a batch refused for its input: nothing of it was sent, each of its devices is refused
+    with the problems that name it (devices[i]), else with all of the batch's."""
+    customer = params.get("customer_id") or params.get("customer")
+    result = dict(batch_result(customer, params.get("batch_id"), params.get("customer_name")), failed=True,
+                  errors=list(problems), msg="refused, nothing was sent: " + "; ".join(problems))
+    raw = params.get("devices") if isinstance(params.get("devices"), list) else []
+    for index, device in enumerate(raw):
+        device = device if isinstance(device, dict) else {}
+        named = [p for p in problems if "devices[%d]" % index in p]
+        result["devices"].append(dict(
+            ((k, device.get(k) if isinstance(device.get(k), str) else None) for k in ("serial_number", "product_key")),
+            device_id=None, status=NOT_SENT, error_code=None, error_description=None, outcome="refused",
+            explanation="; ".join(named) or "its batch was refused for other problems, nothing of it was sent: " +
+            "; ".join(problems), profile=None, profile_id=None, profile_status=None))
+    return result

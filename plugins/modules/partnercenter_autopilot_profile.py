@@ -38,9 +38,13 @@ attributes:
     description: The profile before and after.
 options:
   customer_id:
-    description: The customer's tenant id (GUID).
+    description: The customer's tenant id (GUID). Or O(customer).
     type: str
-    required: true
+  customer:
+    description:
+      - The customer by tenant id, domain or exact company name (ignoring case), instead of O(customer_id);
+        resolved from one read of the partner's customer list. The result then carries its C(customer_name).
+    type: str
   name:
     description:
       - The profile's name, its identity within the customer.
@@ -104,6 +108,10 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+customer_name:
+  description: The customer's company name, when O(customer) named it.
+  returned: when O(customer) is given
+  type: str
 profile:
   description: The profile after the run (as it would be in check mode); V(null) when absent.
   returned: always
@@ -133,16 +141,16 @@ profile:
       type: str
 '''
 
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import validate_target
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.profile_state import ensure_profile
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.module import PartnerCenterModule
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.profile_state import ensure_profile
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.profiles import SETTINGS
 
 
 def main():
     module = PartnerCenterModule(
         argument_spec=dict(
-            customer_id=dict(type="str", required=True),
+            customer_id=dict(type="str"),
+            customer=dict(type="str"),
             name=dict(type="str", required=True),
             profile_id=dict(type="str"),
             description=dict(type="str"),
@@ -150,11 +158,16 @@ def main():
             state=dict(type="str", default="present", choices=["present", "absent"]),
             force=dict(type="bool", default=False),
         ),
+        mutually_exclusive=[("customer_id", "customer")],
+        required_one_of=[("customer_id", "customer")],
         supports_check_mode=True,
     )
     with module.errors():
-        validate_target(module.params["customer_id"], None)
-        result = ensure_profile(module.service(), module.params, module.check_mode, module.clock)
+        service = module.service()
+        _customer_id, customer_name = module.customer(service)
+        result = ensure_profile(service, module.params, module.check_mode, module.clock)
+        if customer_name:
+            result["customer_name"] = customer_name
     if not module._diff:
         result.pop("diff", None)
     module.exit_json(**result)

@@ -46,8 +46,28 @@ options:
   customer_id:
     description:
       - The customer's tenant id (GUID).
-      - Required unless O(batches) is given.
+      - Required unless O(customer) or O(batches) is given.
     type: str
+  customer:
+    description:
+      - The customer as people name it - its tenant id, a domain (C(contoso.onmicrosoft.com)) or its exact company
+        name, compared ignoring case - instead of O(customer_id).
+      - Resolved once per task from the partner's customer list (one paged read of C(/v1/customers), shared by
+        every batch), before anything is sent. A name that names no customer, or that is nobody's exact name but
+        begins several, refuses its batch with an error naming it (and the candidates, with their domains).
+      - Whenever the list is read, results carry each customer's company name in C(customer_name).
+    type: str
+  on_invalid:
+    description:
+      - What a batch with bad input (a malformed device, an unknown customer or profile) does to the task.
+      - V(refuse_batch) - that batch alone is refused (nothing of it is sent, each of its devices is reported
+        C(refused) with the reason), the other batches proceed, and the task fails at the end naming the
+        refused batches.
+      - V(fail_task) - the task fails before anything is sent when any batch is bad.
+      - With a single batch (no O(batches)) the two are the same.
+    type: str
+    choices: [refuse_batch, fail_task]
+    default: refuse_batch
   batch_id:
     description:
       - Name of the device batch, 1 to 64 characters of letters, digits, space, C(.), C(_) and C(-).
@@ -69,9 +89,11 @@ options:
     elements: dict
     suboptions:
       customer_id:
-        description: The customer's tenant id (GUID).
+        description: The customer's tenant id (GUID); or O(batches[].customer).
         type: str
-        required: true
+      customer:
+        description: The customer by tenant id, domain or exact company name, as O(customer).
+        type: str
       batch_id:
         description: Name of the device batch.
         type: str
@@ -526,7 +548,9 @@ progress:
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import batch_requests
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.tasks import sort_requests, uses_customer
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.errors import InputError
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.outcomes import refused_result
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.engine import RunOptions, run_batches
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.journal import UploadJournal, default_path
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.module import PartnerCenterModule
@@ -536,6 +560,8 @@ def main():
     module = PartnerCenterModule(
         argument_spec=dict(
             customer_id=dict(type="str"),
+            customer=dict(type="str"),
+            on_invalid=dict(type="str", default="refuse_batch", choices=["refuse_batch", "fail_task"]),
             batch_id=dict(type="str"),
             devices=dict(type="list", elements="dict"),
             devices_file=dict(type="path"),
@@ -555,19 +581,27 @@ def main():
         ),
         bulk_options={"devices": "devices_file", "batches": "batches_file"},
         mutually_exclusive=[("devices", "devices_file", "batches", "batches_file"),
-                            ("customer_id", "batches", "batches_file"), ("batch_id", "batches", "batches_file")],
-        required_one_of=[("customer_id", "batches", "batches_file")],
-        required_together=[("customer_id", "batch_id")],
+                            ("customer_id", "customer", "batches", "batches_file"),
+                            ("batch_id", "batches", "batches_file")],
+        required_one_of=[("customer_id", "customer", "batches", "batches_file")],
+        required_by={"customer_id": "batch_id", "customer": "batch_id"},
         supports_check_mode=True,
     )
     p = module.params
     with module.errors():
-        requests = batch_requests(p)  # every device of every batch checked before the first request
-        service = module.service(connections=p["concurrency"])
+        # Customers named by name or domain: one paged read of the customer list serves every batch. Without
+        # them the input is judged before any request at all.
+        service = module.service(connections=p["concurrency"]) if uses_customer(p) else None
+        requests, refused = sort_requests(p, service.list_customers() if service else None)
+        if refused and (p["on_invalid"] == "fail_task" or p["batches"] is None):
+            raise InputError([problem for _index, _params, problems in refused for problem in problems])
+        service = service or module.service(connections=p["concurrency"])
         journal = UploadJournal(p["journal_path"] or default_path(p["token_cache_path"]), service.base_url,
                                 clock=module.clock.now, read_only=module.check_mode)
     options = RunOptions(check_mode=module.check_mode, diff=module._diff, verbose=module._verbosity >= 1)
     results, warnings, undeclared = run_batches(service, journal, requests, options, module.clock, p["concurrency"])
+    for index, params, problems in refused:  # in input order among the others
+        results.insert(index, refused_result(params, problems))
     for warning in warnings:
         module.warn(warning)
     if p["batches"] is None:

@@ -329,12 +329,32 @@ def test_batches_invalid_input_names_batch_and_device_before_any_request(emulato
                {"customer_id": CUSTOMER_B, "batch_id": "bad", "devices": [device(1), {"serial_number": "SN-X"}]},
                {"customer_id": "not-a-guid", "batch_id": "b", "devices": [device(2)]},
                {"customer_id": CUSTOMER, "batch_id": "b2", "devices": [device(3)], "colour": "red"}]
-    r = run_module(MODULE, batches_args(batches)).result
+    r = run_module(MODULE, batches_args(batches, on_invalid="fail_task")).result
     assert r["failed"] and emulator.requests() == [] and emulator.token_requests() == []
     assert "batches[1] (%s / bad): devices[1] (serial SN-X)" % CUSTOMER_B in r["msg"]
     assert "batches[2] (not-a-guid / b): customer_id must be" in r["msg"]
     assert "batches[3] (%s / b2): unknown field colour" % CUSTOMER in r["msg"]
     assert len(r["errors"]) == 3
+
+
+def test_a_batch_with_bad_input_is_refused_alone_and_the_others_register(emulator, run_module):
+    """on_invalid refuse_batch (the default): of two batches, one with a malformed hash, the good one registers
+    and the task fails naming the bad batch and its device; nothing of the bad batch is sent."""
+    bad_hash = dict(device(2), hardware_hash="not base64!")
+    batches = [{"customer_id": CUSTOMER, "batch_id": "good", "devices": [device(0), device(1)]},
+               {"customer_id": CUSTOMER_B, "batch_id": "bad", "devices": [device(3), bad_hash]}]
+    r = run_module(MODULE, batches_args(batches)).result
+    assert r["failed"] and r["changed"]
+    assert "1 of 2 batches failed" in r["msg"] and "%s / bad" % CUSTOMER_B in r["msg"]
+    assert "devices[1] (serial SN-00002): hardware_hash is not base64" in r["msg"]
+    good, bad = r["batches"]
+    assert not good.get("failed") and [d["outcome"] for d in good["devices"]] == ["registered", "registered"]
+    assert bad["failed"] and [(d["serial_number"], d["outcome"], d["status"]) for d in bad["devices"]] == [
+        ("SN-00003", "refused", "not sent"), ("SN-00002", "refused", "not sent")]
+    assert "not base64" in bad["devices"][1]["explanation"]
+    assert bad["devices"][0]["explanation"].startswith("its batch was refused for other problems")
+    assert [e["path"] for e in emulator.writes()] == ["/v1/customers/%s/deviceBatches" % CUSTOMER]
+    assert emulator.batch_ids(CUSTOMER_B) == []
 
 
 def test_batches_one_failing_customer_does_not_stop_the_others(emulator, run_module):
@@ -386,3 +406,24 @@ def test_a_retried_task_hands_the_devices_over_again(emulator, pc_env, tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "FAILED - RETRYING" in proc.stdout  # the first attempt registered it, the second found it present
     assert len(upload_posts(emulator)) == 1 and len(emulator.batch_devices(CUSTOMER, "retried")) == 1
+
+
+def test_customers_named_by_domain_and_name_resolve_once_and_bad_names_refuse_only_their_batch(emulator, run_module):
+    emulator.add_customer("9d1f0c2e-4b6a-4c8d-8e0f-1a2b3c4d5e6f", "contosolabs.onmicrosoft.com", "Contoso Labs")
+    batches = [{"customer": "Contoso.onmicrosoft.com", "batch_id": "by-domain", "devices": [device(0)]},
+               {"customer": "fabrikam", "batch_id": "by-name", "devices": [device(1)]},
+               {"customer": "conto", "batch_id": "ambiguous", "devices": [device(2)]},
+               {"customer": "nowhere.onmicrosoft.com", "batch_id": "unknown", "devices": [device(3)]}]
+    r = run_module(MODULE, batches_args(batches)).result
+    by_domain, by_name, ambiguous, unknown = r["batches"]
+    assert (by_domain["customer_id"], by_domain["customer_name"]) == (CUSTOMER, "Contoso")
+    assert (by_name["customer_id"], by_name["customer_name"]) == (CUSTOMER_B, "Fabrikam")
+    assert emulator.batch_ids(CUSTOMER) == ["by-domain"] and emulator.batch_ids(CUSTOMER_B) == ["by-name"]
+    assert [d["outcome"] for d in by_domain["devices"] + by_name["devices"]] == ["registered", "registered"]
+    assert "Contoso (contoso.onmicrosoft.com)" in ambiguous["msg"] and "Contoso Labs" in ambiguous["msg"]
+    assert "'nowhere.onmicrosoft.com' is not a customer of this partner" in unknown["msg"]
+    assert [d["outcome"] for d in ambiguous["devices"] + unknown["devices"]] == ["refused", "refused"]
+    assert r["failed"] and "2 of 4 batches failed" in r["msg"]
+    listings = [e for e in emulator.requests("GET") if e["path"] == "/v1/customers"]
+    assert len(listings) == 1, "the customer list is read once per task, whatever the number of batches"
+    assert len(emulator.writes()) == 2

@@ -137,6 +137,8 @@ def test_unknown_profile_fails_before_any_write(emulator, run_module):
     failed = run_module(BATCH, batch_args([device(0)], profile="Kiosks", wait_timeout=2)).result
     assert failed.get("failed") and "'Kiosks'" in failed["msg"] and CUSTOMER in failed["msg"]
     assert "looked for 2 s" in failed["msg"]
+    assert "declared by devices[0] (serial SN-00000)" in failed["msg"], "the message names who declared it"
+    assert [(d["outcome"], "'Kiosks'" in d["explanation"]) for d in failed["devices"]] == [("refused", True)]
     assert writes(emulator) == [] and emulator.batch_ids(CUSTOMER) == []
     lists = [e for e in emulator.requests("GET") if e["path"].endswith("/policies")]
     assert len(lists) >= 2 and lists[-1]["time"] - lists[0]["time"] >= 2 - 0.1 * 2
@@ -213,3 +215,13 @@ def test_failed_assignment_is_reported_per_device(emulator, run_module):
     assert strict.get("failed") and "PK-1" in strict["msg"]
     [patch] = emulator.writes()
     assert [d["id"] for d in patch["body"]["devices"]] == [bad]
+
+
+def test_a_profile_declared_for_a_customer_named_by_domain(emulator, run_module):
+    by_name = dict((k, v) for k, v in KIOSK.items() if k != "customer_id")
+    created = run_module(PROFILE, dict(by_name, customer="Contoso.onmicrosoft.com")).result
+    assert created["changed"] and created["customer_name"] == "Contoso"
+    assert [p["name"] for p in emulator.policy_list(CUSTOMER)] == ["Kiosk"]
+    unknown = run_module(PROFILE, dict(by_name, customer="nowhere.example")).result
+    assert unknown["failed"] and "'nowhere.example' is not a customer of this partner" in unknown["msg"]
+    assert len([e for e in emulator.writes() if e["method"] == "POST"]) == 1

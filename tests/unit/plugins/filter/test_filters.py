@@ -40,7 +40,8 @@ def test_groups_by_customer_and_batch_in_inventory_order():
     (host("x", customer=None, serial_number="S"), "x: missing partnercenter_customer_id"),
     (host("y", batch="", serial_number="S"), "y: missing partnercenter_batch_id"),
     (host("z"), "z: missing one of autopilot_serial_number, autopilot_product_key, autopilot_hardware_hash"),
-    ({"autopilot_serial_number": "S"}, "host #1: missing partnercenter_customer_id, partnercenter_batch_id"),
+    ({"autopilot_serial_number": "S"}, "host #1: missing partnercenter_customer_id (or partnercenter_customer), "
+                                       "partnercenter_batch_id"),
 ])
 def test_hosts_missing_variables_are_named(bad, needle):
     with pytest.raises(AnsibleFilterError) as info:
@@ -120,7 +121,7 @@ def test_a_host_with_differing_batch_variables_and_a_missing_customer_gets_both_
         device_batches([host("h", customer="", batch="b1", serial_number="S1", group_tag="Sales")])
     assert str(info.value).endswith("1 hosts cannot be placed in a batch: h: partnercenter_batch_id 'b1' and "
                                     "autopilot_group_tag 'Sales' differ (set one, or both to the same batch), "
-                                    "missing partnercenter_customer_id")
+                                    "missing partnercenter_customer_id (or partnercenter_customer)")
 
 
 HEADER = "Device Serial Number,Windows Product ID,Hardware Hash"
@@ -235,7 +236,7 @@ def test_csv_batches_every_row_tagged_needs_no_batch_id():
 
 @pytest.mark.parametrize("customer", [None, "", "  "])
 def test_csv_batches_needs_a_customer(customer):
-    with pytest.raises(AnsibleFilterError, match="customer_id is required"):
+    with pytest.raises(AnsibleFilterError, match="give customer_id or customer"):
         csv_batches(HEADER + "\nS1,,QUJD\n", customer, "b1")
 
 
@@ -435,8 +436,9 @@ def test_device_report_html_customers_names_filters_and_failed_batches():
     page = device_report_html(device_report(res, customer_names={C1: "Contoso <Ltd>"}))
     customers = page.split('<table id="customers">')[1].split("</table>")[0]
     assert "<th>customer</th><th>customer id</th><th>batches</th><th>devices</th><th>batches failed</th>" in customers
-    # Customers with problems first, by name: Contoso's pending device and the other customer's failed batch.
-    assert customers.index("Contoso &lt;Ltd&gt;") < customers.index(C2)
+    # Customers with a failure first (the other customer's failed batch), then those with devices still open
+    # (Contoso's pending device), then the others.
+    assert customers.index(C2) < customers.index("Contoso &lt;Ltd&gt;")
     assert ('<tr data-c="%s"><td></td><td>%s</td><td class="n">2</td><td class="n">1</td>'
             '<td class="n bad">1</td>' % (C2, C2)) in customers
     assert 'data-count="all">4</b>' in page and 'data-count="batch_failed">1</b>' in page
@@ -678,3 +680,99 @@ def test_undeclared_devices_take_the_name_the_rows_give_their_customer():
     rows = device_report([upload(C2, "b2", device("S1", "already_present"))], customer_names={C2: "Fabrikam"})
     assert device_summary(rows, undeclared=UNDECLARED[1:])[-1] == "registered, declared nowhere: 1 device (Fabrikam 1)"
     assert "<h3>Fabrikam (%s)</h3>" % C2 in device_report_html(rows, undeclared=UNDECLARED[1:])
+
+
+# The report at 200 tenants (issue 26, Build 6): a failed or refused batch's devices under its row, customers with a
+# failure first, a searchable customer filter; the CSV and the counts keep one row per device and a batch once.
+def failed_and_refused_batches():
+    reason = "403: no relationship"
+    failed = dict(batch(C2, "b2", device("S5", "failed", status="not sent", explanation=reason),
+                        device(None, "failed", status="not sent", explanation=reason, product_key="PK<6>")),
+                  failed=True, msg=reason)
+    refusal = "bad input in batch b3: nothing was sent"
+    refused = dict(batch(C1, "b3", device("S7", "refused", status="not sent", explanation="device 1 (S7): hash is "
+                                                                                            "not base64"),
+                         device("S8", "refused", status="not sent", explanation=refusal, profile="Kiosk & <Co>")),
+                   failed=True, msg=refusal)
+    return [upload(C1, "b1", device("S1", "registered")), failed, refused]
+
+
+def test_device_report_lists_the_devices_a_failed_batch_kept_from_being_sent_in_its_row():
+    rows = device_report(failed_and_refused_batches())
+    batches = [r for r in rows if r["status"] == "error"]
+    assert [(r["batch_id"], [(d["serial_number"], d["product_key"], d["outcome"]) for d in r["not_sent"]])
+            for r in batches] == [("b2", [("S5", "", "failed"), ("", "PK<6>", "failed")]),
+                                  ("b3", [("S7", "", "refused"), ("S8", "", "refused")])]
+    assert batches[1]["not_sent"][0]["explanation"] == "device 1 (S7): hash is not base64"
+    assert "not_sent" not in rows[0]  # only a failed batch's row has them
+    # The CSV keeps one row per device (and the batch's): the devices not sent have no rows, the key no column.
+    parsed = list(csv.DictReader(io.StringIO(device_report_csv(rows, bom=False))))
+    assert [(r["customer_id"], r["batch_id"], r["serial_number"], r["status"]) for r in parsed] == [
+        (C1, "b1", "S1", "finished"), (C1, "b3", "", "error"), (C2, "b2", "", "error")]
+    assert "not_sent" not in parsed[0]
+    # The play's counts still take each failed batch once and none of its devices.
+    from ansible_collections.partnercenter.autopilot.plugins.filter.device_counts import device_counts
+    assert device_counts(rows) == {"failed_batches": 2, "failed_devices": 0, "open_devices": 0}
+    assert device_summary(rows)[0].startswith("1 device of 2 customers: 0 failed, 1 registered; 2 batch")
+
+
+def test_device_report_html_folds_a_failed_or_refused_batch_s_devices_under_its_row_with_the_reason():
+    page = device_report_html(device_report(failed_and_refused_batches()))
+    devices = page.split('<table id="devices">')[1].split("</table>")[0]
+    rows = dict((line.split("<td>")[1].split("</td>")[0], line) for line in devices.splitlines()
+                if 'data-k="batch_failed attention"' in line)
+    # The failed batch: its error (the cell's sort key), then its devices, each without repeating that error.
+    assert "<td>batch failed</td>" in rows["b2"]
+    assert ('<td data-s="403: no relationship">403: no relationship<details class="not-sent"><summary>2 devices not '
+            'sent</summary><ol><li><span class="id">S5</span></li><li><span class="id">PK&lt;6&gt;</span></li></ol>'
+            '</details></td>') in rows["b2"]
+    # The refused batch: each device with its own reason when it has one, and its profile; all escaped.
+    assert "<td>batch refused</td>" in rows["b3"]
+    assert "<li><span class=\"id\">S7</span> - device 1 (S7): hash is not base64</li>" in rows["b3"]
+    assert '<li><span class="id">S8</span> (profile Kiosk &amp; &lt;Co&gt;)</li>' in rows["b3"]
+    assert "PK<6>" not in page and "Kiosk & <Co>" not in page
+    # Not counted as devices: the tiles and the header count the batches once.
+    assert 'data-count="all">1</b>' in page and 'data-count="batch_failed">2</b>' in page
+    assert "1 devices of 2 customers in 3 batches" in page
+
+
+def test_device_report_html_customers_with_a_failure_then_open_devices_then_the_others():
+    names = {"c-pending": "Aardvark", "c-calm": "Aaa first by name", "c-failed": "Zulu", "c-refused": "Yankee"}
+    res = [upload("c-calm", "b", device("S1", "registered")), upload("c-pending", "b", device("S2", "pending")),
+           upload("c-failed", "b", device("S3", "failed", "ZtdDeviceAssignedToOtherTenant")),
+           upload("c-submitted", "b", device("S4", "submitted")),
+           dict(batch("c-refused", "b", device("S5", "refused", status="not sent")), failed=True, msg="bad input")]
+    page = device_report_html(device_report(res, customer_names=names))
+    customers = page.split('<table id="customers">')[1].split("</table>")[0]
+    order = [line.split('data-c="')[1].split('"')[0] for line in customers.splitlines() if line.startswith("<tr data-c")]
+    assert order == ["c-refused", "c-failed", "c-pending", "c-submitted", "c-calm"]
+
+
+def test_device_report_html_customer_filter_is_a_search_box_and_a_rewrite_names_when_the_jobs_were_read():
+    rows = device_report([upload(C1, "b1", device("S1", "registered")), upload(C2, "b2", device("S2", "pending"))],
+                         customer_names={C1: "Contoso"})
+    page = device_report_html(rows, run_at="2026-12-07 01:02:03 UTC", updated_at="2026-12-07 02:00:00 UTC")
+    assert ('<input id="customer-search" type="search" role="combobox" aria-autocomplete="list" '
+            'aria-expanded="false" aria-controls="customer-options"') in page
+    assert 'placeholder="all 2 customers: type a name or id"' in page
+    assert '<ul id="customer-options" role="listbox" aria-label="Customers" hidden></ul>' in page
+    assert ("Run <time>2026-12-07 01:02:03 UTC</time> &middot; outcomes of its jobs read "
+            "<time>2026-12-07 02:00:00 UTC</time>") in page
+    assert "outcomes of its jobs read" not in device_report_html(rows)
+    # Still one script, inline, and nothing loaded.
+    assert page.count("<script>") == 1 and " src=" not in page and "default-src 'none'" in page
+
+
+def test_customers_by_name_or_domain_pass_through_the_batch_filters_for_the_module_to_resolve():
+    def named(name, serial, **extra):
+        return dict(host(name, customer=None, serial_number=serial), partnercenter_customer="contoso.onmicrosoft.com",
+                    **extra)
+    batches = device_batches([named("a", "S1"), named("b", "S2")])
+    assert [(b.get("customer"), b.get("customer_id"), len(b["devices"])) for b in batches] == [
+        ("contoso.onmicrosoft.com", None, 2)]
+    with pytest.raises(AnsibleFilterError, match="set partnercenter_customer_id or partnercenter_customer, not both"):
+        device_batches([dict(host("c", serial_number="S3"), partnercenter_customer="Contoso")])
+    [entry] = csv_batches(HEADER + "\nS1,,QUJD\n", None, "b1", customer="Fabrikam")
+    assert entry["customer"] == "Fabrikam" and "customer_id" not in entry
+    with pytest.raises(AnsibleFilterError, match="not both"):
+        csv_batches(HEADER + "\nS1,,QUJD\n", C1, "b1", customer="Fabrikam")

@@ -4,7 +4,8 @@ import base64
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import (
     OutcomeUnknownError, PartnerCenterClient, PartnerCenterError)
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import FIELDS, batch_requests
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import FIELDS
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.tasks import batch_requests
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.engine import RunOptions, run_batches
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import (
     JobTimeoutError, PartnerCenterService)

@@ -14,6 +14,7 @@ import pytest
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.customers import (
     CustomerError, customer_view, is_tenant_id, resolve_all, resolve_customer, search_filter)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.errors import InputError
 
 CONTOSO = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
 CONTOSO_CORP = "7b26b357-9ca3-48b8-a58e-4febe2662a5d"
@@ -107,7 +108,7 @@ def test_unknown_is_not_a_customer_of_this_partner(reference):
         resolve_customer(reference, CUSTOMERS)
     assert caught.value.errors == ["customer '%s' is not a customer of this partner: no tenant id, domain or "
                                    "company name matches" % reference]
-    assert str(caught.value) == caught.value.errors[0] and isinstance(caught.value, ValueError)
+    assert str(caught.value) == "Invalid input: " + caught.value.errors[0] and isinstance(caught.value, InputError)
 
 
 def test_a_prefix_of_one_is_not_enough_but_is_suggested():
@@ -189,4 +190,4 @@ def test_resolve_all_raises_one_error_listing_every_problem():
     assert errors[1].startswith("customer 'contoso' is not the exact company name")
     assert errors[2].startswith("customer must not be empty")
     assert errors[3].startswith("customer 'wingtip' is not a customer of this partner")
-    assert str(caught.value) == "; ".join(errors)
+    assert str(caught.value) == "Invalid input: " + "; ".join(errors)

@@ -6,7 +6,7 @@ import pytest
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.auth import AuthError
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import PartnerCenterError
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import batch_requests
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.tasks import batch_requests
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.engine import RunOptions, run_batches
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.journal import UploadJournal
 from tests.unit.plugins.module_utils.fakes import (
@@ -48,7 +48,9 @@ def test_diff_shows_device_labels_before_and_after_never_hashes(clock, journal):
                             devices=[dev("S1", with_hash=True), dev("S3", with_hash=True)])
 
     assert result["diff"] == dict(before=dict(batch_id="b1", devices=["S1", "S2"]),
-                                  after=dict(batch_id="b1", devices=["S1", "S3"]))
+                                  after=dict(batch_id="b1", devices=["S1", "S3"]),
+                                  before_header="customer %s, batch b1 (registered)" % CUSTOMER,
+                                  after_header="customer %s, batch b1 (declared)" % CUSTOMER)
     assert service.writes == [("delete", CUSTOMER, "b1", [ids["S2"]]), ("add", CUSTOMER, "b1", ["S3"])]
     assert serials(result["removed"]) == ["S2"] and serials(result["added"]) == ["S3"]
     text = repr(result)
@@ -60,8 +62,12 @@ def test_diff_of_a_new_batch_in_check_mode(clock, journal):
     result, _warnings = run(service, journal, clock, RunOptions(check_mode=True, diff=True),
                             devices=[dev("S2", with_hash=True), dev("S1")])
 
-    assert result["diff"] == dict(before=dict(batch_id=None, devices=[]),
-                                  after=dict(batch_id="b1", devices=["S1", "S2"]))
+    assert (result["diff"]["before"], result["diff"]["after"]) == (dict(batch_id=None, devices=[]),
+                                                                  dict(batch_id="b1", devices=["S1", "S2"]))
+    # Each hunk names the customer (its name where the task knows it) and the batch.
+    named, _warnings = run(FakeService(clock), journal, clock, RunOptions(check_mode=True, diff=True),
+                           customer_name="Contoso", devices=[dev("S1")])
+    assert named["diff"]["after_header"] == "customer Contoso / %s, batch b1 (declared)" % CUSTOMER
     assert service.writes == [] and hw_hash("S2") not in repr(result)
 
 

@@ -9,7 +9,8 @@ import requests
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import (
     OutcomeUnknownError, PartnerCenterClient, PartnerCenterError, StaticTokenProvider)
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import Device, batch_requests
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import Device
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.tasks import batch_requests
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.engine import RunOptions, run_batches
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import PartnerCenterService
 from tests.helpers import CUSTOMER as EMULATED_CUSTOMER

@@ -10,7 +10,7 @@ from requests.adapters import BaseAdapter
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.client import (
     DEFAULT_BASE_URL, PartnerCenterClient)
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import batch_requests
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.tasks import batch_requests
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.engine import RunOptions, run_batches
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.journal import UploadJournal
 from tests.unit.plugins.module_utils.fakes import CUSTOMER, CUSTOMER_B, CUSTOMER_C, URL, FakeClock, FakeService, dev

@@ -10,7 +10,8 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
-    Device, DeviceValidationError, batch_requests, validate_devices)
+    Device, DeviceValidationError, validate_devices)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.tasks import batch_requests
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.wire import oobe_policy_id
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.profiles import (
     ProfileError, assignment_body, autopilot_profiles, carries, create_body, declared, differences, find_profile,

@@ -83,7 +83,7 @@ sanity-matrix: sanity $(foreach v,$(OLDER_CORES),.venv-core$(v)/.installed)
 
 # The playbooks and every module's EXAMPLES run on the older ansible-core versions too (pytest runs
 # everything on the newest): templating differs between versions, so sanity alone would not catch it.
-COMPAT_TESTS := tests/integration/test_register_playbook.py tests/integration/test_examples.py tests/integration/test_playbook_errors.py
+COMPAT_TESTS := tests/integration/test_register_playbook.py tests/integration/test_examples.py tests/integration/test_playbook_errors.py tests/integration/test_export_inventory.py
 compat: collection $(foreach v,$(OLDER_CORES),.venv-core$(v)/.installed)
 	set -e; for v in $(OLDER_CORES); do .venv-core$$v/bin/python -m pytest -q $(COMPAT_TESTS); done
 
@@ -123,6 +123,7 @@ bench: collection
 		| tee $(BENCH_OUT)/noop_customers_latency.out
 	$(PY) -m tests.benchmarks.bench_customers_latency --customers 500 --devices 20 2>&1 \
 		| tee $(BENCH_OUT)/customers_latency.out
+	$(PY) -m tests.benchmarks.bench_export --customers 50 --devices 200 --forks 8 2>&1 | tee $(BENCH_OUT)/export.out
 	$(MAKE) --no-print-directory bench-summary
 
 bench-summary:

@@ -50,6 +50,8 @@ def assert_target_lines(name, out):
      {"same requests in the same order:": "yes"}),
     ("bench_noop_customers_latency", ["--customers", "3", "--devices", "5", "--repeat", "1", "--time-scale", "0.01"],
      {"writes during the re-runs:": "0"}),
+    ("bench_export", ["--customers", "3", "--devices", "5", "--time-scale", "0.05"],
+     {"token requests / writes:": "1"}),
 ])
 def test_benchmark_runs(name, args, checks):
     out = bench(name, *args)
@@ -70,5 +72,12 @@ def test_benchmark_runs(name, args, checks):
         assert len(re.findall(r"^module result: +ok, 3 batches, 0 failed, 12 devices added", out, re.M)) == 3, out
     if name == "bench_first_registration_latency":
         assert "(2 writes, 620 devices uploaded)" in out, out
+    if name == "bench_export":
+        # Every device in the file, read by the playbook's two read tasks: the floor's requests and no more.
+        assert re.search(r"^token requests / writes: +1 / 0$", out, re.M), out
+        assert re.search(r"^exported file: +3 customers, 15 hosts,", out, re.M), out
+        floor, playbook = (int(re.search(r"^%s: +(\d+) requests" % re.escape(label), out, re.M).group(1))
+                           for label in ("floor (requests, threads)", "export playbook"))
+        assert floor == playbook == 1 + 3 * 3, out  # the customer list; per customer batches, devices, profiles
     if name == "bench_uri_baseline":
         assert re.search(r"collection, re-run: .*\(0 writes\)", out) and "(8 devices registered)" in out, out

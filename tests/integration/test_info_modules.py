@@ -1,4 +1,5 @@
-"""partnercenter_batch_job_status_info and partnercenter_device_batch_info against the emulator.
+"""partnercenter_batch_job_status_info, partnercenter_device_batch_info and (with customers)
+partnercenter_autopilot_profile_info against the emulator.
 
 Uploads are started straight through the client: the modules under test only read, and an upload playbook
 would add its own start-up time, which a loaded machine stretches without bound, to every job's timeline.
@@ -17,6 +18,8 @@ from tests.helpers import CUSTOMER, CUSTOMER_B, api_device, device
 
 STATUS = "partnercenter.autopilot.partnercenter_batch_job_status_info"
 BATCHES = "partnercenter.autopilot.partnercenter_device_batch_info"
+PROFILES = "partnercenter.autopilot.partnercenter_autopilot_profile_info"
+NORTHWIND = "2b8a7d41-51e3-4c0e-9d8f-7a6b5c4d3e2f"  # the emulator's third customer (DEFAULT_CUSTOMERS)
 # A status answer's way back plus the next poll's way out, on a loaded machine: the log times arrivals, so a
 # gap between two polls is the module's sleep plus these. Process start-up is never inside a gap.
 ROUND_TRIPS = 0.5
@@ -227,3 +230,69 @@ def test_jobs_problems_named_before_any_request(emulator, run_module):
                  "jobs[3]: location names customer %s" % CUSTOMER_B):
         assert text in r["msg"]
     assert emulator.log == []
+
+
+def test_batches_of_many_customers_in_one_task_every_page_side_by_side(emulator, run_module):
+    emulator.seed_batch(CUSTOMER, "big", [dict(api_device(device(i, with_hash=False))) for i in range(260)])
+    emulator.seed_batch(CUSTOMER, "small", [{"ProductKey": "PK-1"}])
+    emulator.seed_batch(CUSTOMER_B, "kiosks", [{"ProductKey": "PK-2"}, {"ProductKey": "PK-3"}])
+    emulator.latency = 0.3  # every read takes 0.3 s: reads side by side overlap in the log
+    customers = [CUSTOMER_B, NORTHWIND, CUSTOMER, CUSTOMER_B.upper()]  # listed twice: read once, returned twice
+    r = run_module(BATCHES, {"customers": customers, "include_devices": True, "concurrency": 3}).result
+    assert r["changed"] is False and not r.get("failed") and "batches" not in r and r["throttled_seconds"] == 0
+    # One entry per customer given, in the order given, each with its batches as the single form lists them.
+    assert [e["customer_id"] for e in r["customers"]] == customers
+    assert [[(b["id"], b["devices_count"], len(b["devices"])) for b in e["batches"]] for e in r["customers"]] == [
+        [("kiosks", 2, 2)], [], [("big", 260, 260), ("small", 1, 1)], [("kiosks", 2, 2)]]
+    big = r["customers"][2]["batches"][0]["devices"]
+    assert [d["serial_number"] for d in big] == ["SN-%05d" % i for i in range(260)]  # every page, in order
+    assert "hardware_hash" not in big[0]
+    assert len(emulator.requests("GET", "/deviceBatches/big/devices$")) == 3
+    # Each customer's batch list read once (the one listed twice too), with one token, and nothing written.
+    listed = [e["path"].split("/")[3].lower() for e in emulator.requests("GET", "/deviceBatches$")]
+    assert sorted(listed) == sorted([CUSTOMER, CUSTOMER_B, NORTHWIND])
+    assert len(emulator.token_requests()) == 1 and emulator.writes() == []
+    # The three customers' batch lists were read at once (concurrency 3), not one after another.
+    lists = emulator.requests("GET", "/deviceBatches$")
+    assert max(e["time"] for e in lists) < min(e["answered"] for e in lists), lists
+
+
+def test_profiles_of_many_customers_a_customer_that_cannot_be_read_fails_the_task_naming_it(emulator, run_module):
+    standard = emulator.seed_policy(CUSTOMER, "Standard", ["skip_eula"])
+    emulator.seed_policy(CUSTOMER, "Kiosk", ["skip_eula"])
+    northwind = emulator.seed_policy(NORTHWIND, "Standard", [])
+    r = run_module(PROFILES, {"customers": [NORTHWIND, CUSTOMER, CUSTOMER_B], "name": "Standard"}).result
+    assert not r.get("failed") and "profiles" not in r
+    assert [(e["customer_id"], [p["id"] for p in e["profiles"]]) for e in r["customers"]] == [
+        (NORTHWIND, [northwind]), (CUSTOMER, [standard]), (CUSTOMER_B, [])]
+
+    emulator.add_fault("status", method="GET", path="/customers/%s/policies" % CUSTOMER_B, times=None, status=404)
+    r = run_module(PROFILES, {"customers": [CUSTOMER, CUSTOMER_B, NORTHWIND]}).result
+    assert r["failed"] and r["msg"].startswith("1 of 3 customers could not be read: %s: " % CUSTOMER_B), r["msg"]
+    ok, failed, other = r["customers"]
+    assert [p["name"] for p in ok["profiles"]] == ["Standard", "Kiosk"]
+    assert failed["customer_id"] == CUSTOMER_B and failed["failed"] and failed["status"] == 404
+    assert "profiles" not in failed and CUSTOMER_B in failed["msg"]
+    assert (other["customer_id"], len(other["profiles"])) == (NORTHWIND, 1)  # read despite the failure before it
+    assert emulator.writes() == []
+
+
+@pytest.mark.parametrize("module,params,needle", [
+    (BATCHES, {"customers": [CUSTOMER, "not-a-guid", " "]},
+     "customers[1] must be a customer's tenant id (a GUID), got 'not-a-guid'; customers[2] must be"),
+    (BATCHES, {"customers": [CUSTOMER], "customer_id": CUSTOMER}, "mutually exclusive: customer_id|customers"),
+    (PROFILES, {"customers": [CUSTOMER], "concurrency": 65}, "concurrency must be between 1 and 64, got 65"),
+    (PROFILES, {}, "one of the following is required: customer_id, customers"),
+])
+def test_customers_problems_named_before_any_request(emulator, run_module, module, params, needle):
+    r = run_module(module, params).result
+    assert r["failed"] and needle in r["msg"], r["msg"]
+    assert emulator.requests(path="/v1/") == []
+
+
+def test_customers_a_token_that_cannot_be_had_fails_the_task_once_reading_nothing(emulator, run_module):
+    emulator.expire_refresh_token(emulator._initial_refresh_token)
+    r = run_module(BATCHES, {"customers": [CUSTOMER, CUSTOMER_B, NORTHWIND] * 4, "concurrency": 3}).result
+    # The task's error, not twelve customers' (no worker reads after the first refusal).
+    assert r["failed"] and r["msg"].startswith("Entra ID refused the refresh token") and "customers" not in r
+    assert len(emulator.token_requests()) == 1 and emulator.requests(path="/v1/") == []

@@ -23,7 +23,7 @@ description:
     RV(partnercenter.autopilot.partnercenter_batch_job_status_info#module:jobs) read later as O(jobs) - those
     devices then take their job's outcome (C(registered), C(already_present) or C(failed)).
   - A failed batch gives a row of its own with the error (status C(error)), before the rows of its devices that
-    were sent; the devices its failure kept from being sent (status C(not sent)) have no rows of their own: they
+    were sent; the devices its failure kept from being sent (status C(not sent)) have no rows of their own - they
     are listed in that row's C(not_sent) (which the CSV leaves out and the HTML report shows under the batch), so
     the batch is still counted once and no device twice.
   - Devices with a declared Autopilot profile get its name and assignment status, from the batch result's

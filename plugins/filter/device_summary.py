@@ -106,7 +106,7 @@ def _counts(values, labels, always=()):
 
 
 def _plural(count, word):
-    return "%s %s%s" % (_number(count), word, "" if count == 1 else "s")
+    return "%s %s" % (_number(count), word if count == 1 else word + ("es" if word.endswith("ch") else "s"))
 
 
 def _batch_failure(row):

@@ -177,17 +177,25 @@ def writes_of(log):
     return [e for e in log if e["method"] in ("POST", "PATCH", "PUT", "DELETE") and e["path"].startswith("/v1/")]
 
 
-def readme_inventory(block):
-    """The inventory file a here-document of the README writes: its path, and {customer id: serial numbers}."""
+def readme_inventory(block, customers):
+    """The inventory file a here-document of the README writes: its path, and {customer id: serial numbers}, the
+    customers named by tenant id, or by domain or company name as the emulator's customer list has them."""
     found = re.search(r"cat > (\S+) <<'EOF'\n(.*?)^EOF$", block, re.M | re.S)
     assert found, block
-    devices = {}
+    devices, tenant = {}, {}
+    for customer in customers:
+        profile = customer["companyProfile"]
+        for name in (customer["id"], profile["domain"], profile["companyName"]):
+            tenant[name.lower()] = customer["id"]
+
+    def named(variables, customer):
+        reference = variables.get("partnercenter_customer_id") or variables.get("partnercenter_customer")
+        return tenant.get(str(reference).lower(), reference) if reference else customer
 
     def walk(group, customer=None):
-        customer = (group.get("vars") or {}).get("partnercenter_customer_id", customer)
+        customer = named(group.get("vars") or {}, customer)
         for host in (group.get("hosts") or {}).values():
-            devices.setdefault(host.get("partnercenter_customer_id", customer), []).append(
-                host["autopilot_serial_number"])
+            devices.setdefault(named(host, customer), []).append(host["autopilot_serial_number"])
         for child in (group.get("children") or {}).values():
             walk(child or {}, customer)
     walk(yaml.safe_load(found.group(2))["autopilot_devices"])
@@ -218,7 +226,7 @@ def test_getting_started_runs_as_written(emulator, tmp_path):
     assert filled == set(values), "the section sets %s with ... placeholders" % sorted(values)
     assert "PARTNERCENTER_REFRESH_TOKEN" not in "".join(blocks)  # the consent stands in for it
     [inventory_block] = [b for b in blocks if "<<'EOF'" in b]
-    inventory_path, devices = readme_inventory(inventory_block)
+    inventory_path, devices = readme_inventory(inventory_block, emulator.customer_list())
     serials = [serial for customer in devices.values() for serial in customer]
     assert serials and None not in devices, devices
 

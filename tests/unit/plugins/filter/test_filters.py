@@ -690,8 +690,8 @@ def failed_and_refused_batches():
                         device(None, "failed", status="not sent", explanation=reason, product_key="PK<6>")),
                   failed=True, msg=reason)
     refusal = "bad input in batch b3: nothing was sent"
-    refused = dict(batch(C1, "b3", device("S7", "refused", status="not sent", explanation="device 1 (S7): hash is "
-                                                                                            "not base64"),
+    bad = "device 1 (S7): hash is not base64"
+    refused = dict(batch(C1, "b3", device("S7", "refused", status="not sent", explanation=bad),
                          device("S8", "refused", status="not sent", explanation=refusal, profile="Kiosk & <Co>")),
                    failed=True, msg=refusal)
     return [upload(C1, "b1", device("S1", "registered")), failed, refused]
@@ -744,7 +744,8 @@ def test_device_report_html_customers_with_a_failure_then_open_devices_then_the_
            dict(batch("c-refused", "b", device("S5", "refused", status="not sent")), failed=True, msg="bad input")]
     page = device_report_html(device_report(res, customer_names=names))
     customers = page.split('<table id="customers">')[1].split("</table>")[0]
-    order = [line.split('data-c="')[1].split('"')[0] for line in customers.splitlines() if line.startswith("<tr data-c")]
+    order = [line.split('data-c="')[1].split('"')[0] for line in customers.splitlines()
+             if line.startswith("<tr data-c")]
     assert order == ["c-refused", "c-failed", "c-pending", "c-submitted", "c-calm"]
 
 
@@ -776,3 +777,8 @@ def test_customers_by_name_or_domain_pass_through_the_batch_filters_for_the_modu
     assert entry["customer"] == "Fabrikam" and "customer_id" not in entry
     with pytest.raises(AnsibleFilterError, match="not both"):
         csv_batches(HEADER + "\nS1,,QUJD\n", C1, "b1", customer="Fabrikam")
+
+
+def test_device_summary_says_batches_in_the_plural():
+    rows = device_report([dict(batch(C1, "b1"), failed=True, msg="403"), dict(batch(C2, "b2"), failed=True, msg="403")])
+    assert device_summary(rows)[0].endswith("; 2 batches failed")

@@ -99,8 +99,8 @@ def device_batches(hosts):
             continue
         name = host.get("inventory_hostname") or "host #%d" % position
         batch = host.get("partnercenter_batch_id")
-        named = [(key, host.get(var)) for key, var in (("customer_id", "partnercenter_customer_id"),
-                                                         ("customer", "partnercenter_customer"))
+        named = [(key, host.get(var))
+                 for key, var in (("customer_id", "partnercenter_customer_id"), ("customer", "partnercenter_customer"))
                  if host.get(var) not in (None, "")]
         customer_key, customer = named[0] if len(named) == 1 else ("customer_id", None)
         tag, clash = host.get("autopilot_group_tag"), None

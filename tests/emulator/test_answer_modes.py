@@ -244,8 +244,8 @@ def test_listing_lag_hides_new_resources_from_listings_while_writes_apply_at_onc
     assert list(listed_batches(api)) == ["old"] and listed_serials(api, "old") == ["OLD-1"]
     assert listed_policies(api) == ["Seeded"]  # what was there before is listed at once
 
-    resp = api("POST", "/deviceBatches", {"BatchId": "new", "Devices": [{"SerialNumber": "NEW-1",
-                                                                          "HardwareHash": a_hash("n1")}]})
+    resp = api("POST", "/deviceBatches", {"BatchId": "new", "Devices": [
+        {"SerialNumber": "NEW-1", "HardwareHash": a_hash("n1")}]})
     job = api.wait(resp.headers["Location"])
     assert job["status"] == "finished" and job["devicesStatus"][0]["deviceId"]  # registered...
     assert list(listed_batches(api)) == ["old"]  # ...but neither the batch...
@@ -256,8 +256,8 @@ def test_listing_lag_hides_new_resources_from_listings_while_writes_apply_at_onc
     added = api("POST", "/deviceBatches/new/devices", [{"SerialNumber": "NEW-1", "HardwareHash": a_hash("n1")}])
     assert api.wait(added.headers["Location"])["devicesStatus"][0]["errorCode"] == "806"  # and the device
 
-    more = api("POST", "/deviceBatches/old/devices", [{"SerialNumber": "OLD-2", "OemManufacturerName": "M",
-                                                     "ModelName": "X"}])
+    more = api("POST", "/deviceBatches/old/devices", [
+        {"SerialNumber": "OLD-2", "OemManufacturerName": "M", "ModelName": "X"}])
     api.wait(more.headers["Location"])
     assert listed_serials(api, "old") == ["OLD-1"] and listed_batches(api)["old"]["devicesCount"] == 1
 

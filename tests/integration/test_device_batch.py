@@ -166,8 +166,8 @@ def test_recorded_answers_806_and_808_without_descriptions_paging_and_batch_id_c
     # reading: the job answers 806), SN-00004 belongs to another tenant (808).
     emulator.seed_batch(CUSTOMER, "hashes", [{"HardwareHash": device(3)["hardware_hash"]}])
     emulator.foreign_keys.add(("serial", "SN-00004"))
-    devices = [device(i, with_hash=False) for i in range(3)] + [{"hardware_hash": device(3)["hardware_hash"]},
-                                                              device(4), device(5)]
+    devices = [device(i, with_hash=False) for i in range(3)] + [
+        {"hardware_hash": device(3)["hardware_hash"]}, device(4), device(5)]
     r = run_module(MODULE, args(devices, batch_id="contoso-2026-11", fail_on_device_errors=False)).result
     assert not r.get("failed"), r.get("msg")
     assert r["batch_id"] == "Contoso-2026-11" and r["created"] is False

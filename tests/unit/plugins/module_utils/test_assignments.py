@@ -72,7 +72,10 @@ def test_a_lost_assignment_that_never_shows_is_sent_again_after_the_grace(clock)
     listing = Listing(clock, shows_after=1e9)
     listing.devices = {"id-S1": "S1"}
     run = a_run(clock, listing)
-    run.fail = lambda msg: (_ for _ in ()).throw(AssertionError(msg))
+
+    def fail(msg):
+        raise AssertionError(msg)
+    run.fail = fail
     items = [Assignment(Device(serial_number="S1"), KIOSK, registered("S1"))]
     with pytest.raises(AssertionError, match="kept losing their answers"):
         Assigner(run, {}).send(items)

@@ -62,8 +62,8 @@ def test_diff_of_a_new_batch_in_check_mode(clock, journal):
     result, _warnings = run(service, journal, clock, RunOptions(check_mode=True, diff=True),
                             devices=[dev("S2", with_hash=True), dev("S1")])
 
-    assert (result["diff"]["before"], result["diff"]["after"]) == (dict(batch_id=None, devices=[]),
-                                                                  dict(batch_id="b1", devices=["S1", "S2"]))
+    assert (result["diff"]["before"], result["diff"]["after"]) == (
+        dict(batch_id=None, devices=[]), dict(batch_id="b1", devices=["S1", "S2"]))
     # Each hunk names the customer (its name where the task knows it) and the batch.
     named, _warnings = run(FakeService(clock), journal, clock, RunOptions(check_mode=True, diff=True),
                            customer_name="Contoso", devices=[dev("S1")])

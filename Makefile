@@ -123,6 +123,7 @@ bench: collection
 		| tee $(BENCH_OUT)/noop_customers_latency.out
 	$(PY) -m tests.benchmarks.bench_customers_latency --customers 500 --devices 20 2>&1 \
 		| tee $(BENCH_OUT)/customers_latency.out
+	$(PY) -m tests.benchmarks.bench_customers_by_domain --customers 2000 --devices 5 --reference $(BENCH_OUT)/customers_latency.out 2>&1 | tee $(BENCH_OUT)/customers_by_domain.out
 	$(PY) -m tests.benchmarks.bench_export --customers 50 --devices 200 --forks 8 2>&1 | tee $(BENCH_OUT)/export.out
 	$(MAKE) --no-print-directory bench-summary
 

@@ -101,24 +101,47 @@ def _views(customers):
     return [customer_view(item) for item in customers or []]
 
 
-def _same(one, other):
-    return isinstance(one, str) and isinstance(other, str) and one.strip().lower() == other.strip().lower()
+class CustomerIndex(object):
+    """The customer list read once, indexed by tenant id, domain and company name (lower-cased): each look-up is
+    a dictionary's, so resolving 2,000 batches' customers stays linear; only a name that matches nothing exactly
+    scans the list for candidates."""
+
+    def __init__(self, customers):
+        self.views = _views(customers)
+        self.by = {}
+        for view in self.views:
+            for field in ("id", "tenant_id", "domain", "company_name"):
+                if isinstance(view[field], str) and view[field].strip():
+                    entries = self.by.setdefault((field, view[field].strip().lower()), [])
+                    if view not in entries:
+                        entries.append(view)
+
+    def exact(self, field, text):
+        return self.by.get((field, text.strip().lower()), [])
+
+    def resolve(self, reference):
+        """The view reference names, or CustomerError (see resolve_customer)."""
+        view, problem = _resolve(reference, self)
+        if problem:
+            raise CustomerError([problem])
+        return view
 
 
-def _resolve(reference, views):
+def _resolve(reference, index):
     """(view, None) or (None, the one problem with reference)."""
+    views = index.views
     if not isinstance(reference, str) or not reference.strip():
         return None, "customer must not be empty: give a tenant id, a domain or an exact company name, got %r" % (
             reference,)
     text = reference.strip()
     if is_tenant_id(text):
-        found = [v for v in views if _same(v["tenant_id"], text) or _same(v["id"], text)]
+        found = index.exact("tenant_id", text) or index.exact("id", text)
         if found:
             return found[0], None
         return None, ("customer '%s' is not a customer of this partner: no tenant id, domain or company name "
                       "matches" % text)
     for field, what in (("domain", "domain"), ("company_name", "company name")):
-        found = [v for v in views if _same(v[field], text)]
+        found = index.exact(field, text)
         if len(found) == 1:
             return found[0], None
         if found:
@@ -138,19 +161,16 @@ def _resolve(reference, views):
 def resolve_customer(reference, customers):
     """The customer view a reference names: a tenant id (GUID), a domain or an exact company name, all compared
     ignoring case, against customers (Customer answers or views). CustomerError when it names none, or several."""
-    view, problem = _resolve(reference, _views(customers))
-    if problem:
-        raise CustomerError([problem])
-    return view
+    return CustomerIndex(customers).resolve(reference)
 
 
 def resolve_all(references, customers):
     """{reference: view} for every reference (as given); one CustomerError listing every one that does not
     resolve. The customer list is read once by the caller and serves them all."""
-    views = _views(customers)
+    index = CustomerIndex(customers)
     resolved, problems = {}, []
     for reference in references:
-        view, problem = _resolve(reference, views)
+        view, problem = _resolve(reference, index)
         if problem:
             if problem not in problems:
                 problems.append(problem)

@@ -9,7 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.customers import resolve_customer
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.customers import CustomerIndex
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import (
     DeviceValidationError, validate_devices, validate_target)
 
@@ -18,13 +18,13 @@ BATCH_KEYS = ("customer_id", "customer", "batch_id", "devices", "profile")
 
 def name_customer(p, customers):
     """p with its customer resolved (customer_id and customer_name), against the partner's customer list when it
-    was read (customers: views; None when no batch of the task names a customer by `customer`)."""
+    was read (customers: a CustomerIndex; None when no batch of the task names a customer by `customer`)."""
     if p.get("customer") is not None and p.get("customer_id") is not None:
         raise DeviceValidationError(["give customer or customer_id, not both"])
     if p.get("customer") is None:
-        known = [c for c in customers or [] if (c["id"] or "").lower() == (p.get("customer_id") or "").lower()]
+        known = customers.exact("id", p.get("customer_id") or "") if customers is not None else []
         return dict(p, customer_name=known[0]["company_name"] if known else p.get("customer_name"))
-    view = resolve_customer(p["customer"], customers or [])
+    view = (customers or CustomerIndex([])).resolve(p["customer"])
     return dict(p, customer_id=view["id"], customer_name=view["company_name"])
 
 
@@ -80,6 +80,7 @@ def sort_requests(p, customers=None):
     else:
         entries, single = p["batches"], False
     runnable, refused = [], []
+    customers = None if customers is None else CustomerIndex(customers)  # built once: look-ups stay linear
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict):
             refused.append((index, dict(p, batches=None), ["must be a dictionary, got %s" % type(entry).__name__]))

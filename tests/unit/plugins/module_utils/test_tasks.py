@@ -47,3 +47,24 @@ def test_customers_resolve_by_domain_name_or_id_and_carry_their_company_name():
     assert "'Fab' is not a customer of this partner" in problems["d"] and "did you mean Fabrikam" in problems["d"]
     assert "customer must not be empty" in problems["e"]
     assert "give customer or customer_id, not both" in problems["f"]
+
+
+class Listing(list):
+    """The customer list as read, counting how often it is gone through."""
+    passes = 0
+
+    def __iter__(self):
+        Listing.passes += 1
+        return super(Listing, self).__iter__()
+
+
+def test_the_customer_list_is_gone_through_once_however_many_batches_name_customers():
+    tenant = "%08d-0000-4000-8000-000000000000"
+    customers = Listing(dict(id=tenant % i, tenant_id=tenant % i, domain="c%d.onmicrosoft.com" % i,
+                             company_name="Customer %d" % i, relationship="reseller") for i in range(500))
+    Listing.passes = 0
+    entries = task(*[dict(customer="c%d.onmicrosoft.com" % i, batch_id="b", devices=[dev("S%d" % i)])
+                     for i in range(0, 500, 5)])
+    runnable, refused = sort_requests(entries, customers)
+    assert len(runnable) == 100 and not refused
+    assert Listing.passes == 1, "the customer list was scanned for every batch (quadratic)"

@@ -1,7 +1,9 @@
 """What the benchmarks share: timing, running a one-task playbook, sampling memory, a token the emulator knows,
-and the targets of docs/performance.md with the machine-readable line each benchmark prints per target part.
+the targets of docs/performance.md with the machine-readable line each benchmark prints per target part, and the
+run of many customers' batches in one task at real-world latency that targets 6, 9 and 11 measure.
 """
 import collections
+import json
 import os
 import re
 import statistics
@@ -10,7 +12,10 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 
+from tests.benchmarks import timeline
+from tests.helpers import hw_hash
 from tests.playbooks import BIN, ROOT, ansible_env, descendants
 
 PLAY = """
@@ -69,6 +74,17 @@ TARGETS = [
     Target(10, "cost_ratio", "bench_export", "le", 2, "%.2f", "x",
            "export of 50 customers x 200 devices, lenient latency: the playbook against `requests` with as many "
            "threads"),
+    # Target 11: 2,000 customers x 5 devices, each batch naming its customer by domain, lenient, concurrency 8.
+    # The customer list is read once, in ceil(2,000 / 500) pages (500: the emulator's customer_page_size, the
+    # most a page holds). The time beyond the job time per customer is compared with target 6's run at
+    # concurrency 8 (its figure over its 500 customers, both in real-world seconds): at most 1.1 x, linear scaling.
+    Target(11, "customer_list_reads", "bench_customers_by_domain", "le", 4, "%d", "",
+           "2,000 customers x 5 devices named by domain, lenient latency: GET /v1/customers reads "
+           "(ceil(2,000 / 500))"),
+    Target(11, "beyond_per_customer_ratio", "bench_customers_by_domain", "le", 1.1, "%.2f", "x",
+           "2,000 x 5 by domain: time beyond the job time per customer against 500 x 20's (target 6, concurrency 8)"),
+    Target(11, "module_peak_mb", "bench_customers_by_domain", "lt", 400, "%.0f", "MB",
+           "2,000 x 5 by domain: peak memory of the module process"),
 ]
 COMPARE = {"le": lambda v, lim: v <= lim, "lt": lambda v, lim: v < lim, "ge": lambda v, lim: v >= lim,
            "gt": lambda v, lim: v > lim, "eq": lambda v, lim: v == lim}
@@ -224,3 +240,194 @@ class TreeMemory(object):
         except OSError:
             pass
         return 0
+
+
+# ----- many customers' batches in one task at real-world latency (bench_customers_latency, targets 6 and 9;
+# bench_customers_by_domain, target 11) ---------------------------------------------------------------------------
+# One task of partnercenter_device_batch with `batches`, authenticating itself with the refresh token (so its
+# workers must share one token); the module process's peak RSS recorded by rss_interpreter.
+BATCHES_PLAYBOOK = """
+- name: Register every customer's devices in one task
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Upload each customer's devices and wait for the jobs
+      partnercenter.autopilot.partnercenter_device_batch:
+        batches: "{{ bench_batches }}"
+        concurrency: "{{ bench_concurrency | int }}"
+        poll_interval: "{{ bench_poll_interval | float }}"
+        fail_on_device_errors: false
+      vars:
+        ansible_python_interpreter: "{{ bench_interpreter }}"
+      register: result
+      failed_when: false  # a failure is reported by the benchmark, with the figures
+    - name: Hand the module's figures to the benchmark
+      ansible.builtin.copy:
+        dest: "{{ bench_result_path }}"
+        mode: "0600"
+        content: >-
+          {{ {'failed': result.failed | default(false) or result.msg is defined, 'msg': result.msg | default(''),
+              'throttled_seconds': result.throttled_seconds | default(none),
+              'batches': result.batches | default([]) | length,
+              'batches_failed': result.batches | default([]) | selectattr('failed', 'defined')
+                                | selectattr('failed') | list | length,
+              'added': result.batches | default([]) | map(attribute='added') | map('length') | sum,
+              'warnings': result.warnings | default([])} | to_json }}
+"""
+# The first line of bench_customers_latency's output (and bench_customers_by_domain's, which adds to it), then a
+# `--- <profile>, concurrency <n> ---` header and report_batches' lines per run; reference_beyond reads them back.
+SIZE_LINE = "customers x devices:            %d x %d (4 KB hashes), seed %d, time_scale %g"
+BEYOND_LABEL = "time beyond the job time:"
+
+
+def customer_id(number):
+    return str(uuid.UUID(int=number + 1))
+
+
+def make_batches(customers, devices):
+    """One batch per customer (by tenant id), each device with a serial number and a 4 KB hash."""
+    return [{"customer_id": customer_id(c), "batch_id": "batch-%03d" % c,
+             "devices": [{"serial_number": "SN-%03d-%04d" % (c, d), "hardware_hash": hw_hash("lat-%d-%d" % (c, d))}
+                         for d in range(devices)]} for c in range(customers)]
+
+
+def run_batches(emu, tmp, vars_file, batches, tenant_ids, profile, concurrency, time_scale, seed, memory=None,
+                prepare=None):
+    """One fresh run of BATCHES_PLAYBOOK on `batches` (the list vars_file holds as bench_batches; tenant_ids: the
+    tenant id of each, in order): the emulator reset, set to `profile` at time_scale and seed, then handed to
+    prepare(emu) if given. Returns the figures of the run (dict); the emulator keeps the run's log."""
+    emu.reset()
+    emu.configure(profile=profile, time_scale=time_scale, seed=seed)
+    if prepare:
+        prepare(emu)
+    journal = os.path.join(tmp, "journal-%s-%d.json" % (profile, concurrency))
+    result_path = os.path.join(tmp, "result.json")
+    interpreter, rss_file = rss_interpreter(tmp)
+    env = ansible_env(dict(os.environ, PARTNERCENTER_BASE_URL=emu.url, PARTNERCENTER_AUTHORITY=emu.authority,
+                           PARTNERCENTER_CA_PATH=emu.ca_path, PARTNERCENTER_TENANT_ID=emu.tenant_id,
+                           PARTNERCENTER_CLIENT_ID=emu.client_id, PARTNERCENTER_CLIENT_SECRET=emu.client_secret,
+                           PARTNERCENTER_REFRESH_TOKEN=emu._initial_refresh_token,
+                           PARTNERCENTER_JOURNAL_PATH=journal))
+    started = time.perf_counter()
+    run_play(None, vars_file, env, sampler=memory, text=BATCHES_PLAYBOOK,
+             args=["-e", "bench_concurrency=%d" % concurrency, "-e", "bench_interpreter=%s" % interpreter,
+                   "-e", "bench_result_path=%s" % result_path,
+                   # The module's default (and register_devices.yml's) first poll delay, scaled like the emulator.
+                   "-e", "bench_poll_interval=%g" % max(0.1, 2.0 * time_scale)])
+    playbook_wall = time.perf_counter() - started
+    with open(result_path) as handle:
+        module = json.load(handle)
+    peak_rss, processes = read_peak_rss(rss_file)
+    entries = emu.requests()
+    uploads = [e for e in emu.writes() if e["method"] == "POST" and e["path"].endswith(("/deviceBatches", "/devices"))]
+    accepted = [e for e in uploads if e["status"] == 202 or e.get("applied")]
+    creates = [e for e in accepted if e["path"].endswith("/deviceBatches")]
+    jobs = timeline.jobs_of(emu)
+    account = timeline.beyond_job_time(entries, [timeline.answered(e) for e in accepted], [j[2] for j in jobs])
+    first, last = timeline.span(entries)
+    last_upload = first + account["uploads"]
+    uploaded = [d.get("SerialNumber") for d in emu.uploaded_devices()]
+    expected = sorted(d["serial_number"] for batch in batches for d in batch["devices"])
+    registered = sorted(d["serialNumber"] for tenant in sorted(set(t.lower() for t in tenant_ids))
+                        for d in emu.batch_devices(tenant))
+    late = timeline.seen_late(entries, jobs)
+    # Jobs are waited for once every upload is in (by design): lateness counted from then shows workers held up.
+    held = timeline.seen_late(entries, jobs, since=last_upload)
+    long_jobs = [j for j in jobs if j[3] >= 60 * time_scale]
+    api = [e for e in entries if e["path"].startswith("/v1/")]
+    return dict(
+        profile=profile, concurrency=concurrency, playbook_wall=playbook_wall, module=module, account=account,
+        requests=len(entries), api_requests=len(api), uploads=len(uploads), creates=len(creates),
+        creates_sent=len([e for e in uploads if e["path"].endswith("/deviceBatches")]),
+        adds=len(accepted) - len(creates), tokens=len(emu.token_requests()),
+        polls=len(emu.requests("GET", "/batchJobStatus/")), throttled=len(emu.throttled()),
+        throttled_writes=len([e for e in emu.throttled() if e["method"] != "GET"]),
+        slow=len([e for e in entries if e.get("tail") == "slow"]), hung=len([e for e in entries if e.get("tail") == "hang"]),
+        uploaded=len(uploaded), uploaded_twice=len(uploaded) - len(set(uploaded)),
+        registered_once=registered == expected, registered=len(registered),
+        jobs=len(jobs), longest_job=max(j[3] for j in jobs) if jobs else 0.0, long_jobs=len(long_jobs),
+        last_job_seen_late=late.get(max(jobs, key=lambda j: j[2])[0]) if jobs else None,
+        seen_late_max=max(late.values()) if late else 0.0,
+        held_minute=len([v for v in held.values() if v > 60 * time_scale]),
+        held_max=max(held.values()) if held else 0.0,
+        in_flight_uploading=timeline.in_flight(entries, first, last_upload),
+        idle_uploading=timeline.idle(entries, first, last_upload), idle_total=timeline.idle(entries, first, last),
+        service_seconds=sum(timeline.answered(e) - e["time"] for e in entries),
+        peak_rss=peak_rss, module_processes=processes)
+
+
+def report_batches(run, devices, time_scale):
+    """Print one run's figures (devices: how many the task handed over), under a `--- profile, concurrency ---`
+    header."""
+    a, m = run["account"], run["module"]
+    print("--- %s, concurrency %d ---" % (run["profile"], run["concurrency"]))
+    print("playbook wall time:             %.1f s (outside the log: Ansible start-up, loading %d devices, result)"
+          % (run["playbook_wall"], devices))
+    print("module span in the log:         %.1f s = uploads %.1f s + waiting on a job only %.1f s + tail %.1f s"
+          % (a["wall"], a["uploads"], a["waiting"], a["tail"]))
+    print("%-31s %.1f s" % (BEYOND_LABEL, a["beyond"]))
+    print("requests:                       %d (%d to /v1/); %d slow (5-10 s), %d hanging (60-90 s)"
+          % (run["requests"], run["api_requests"], run["slow"], run["hung"]))
+    print("requests in flight, uploading:  %.2f on average (concurrency %d)"
+          % (run["in_flight_uploading"], run["concurrency"]))
+    print("no request in flight:           %.1f s while uploading, %.1f s in all (the module's own work, "
+          "connecting, sending)" % (run["idle_uploading"], run["idle_total"]))
+    print("token requests:                 %d" % run["tokens"])
+    print("batch-creating POSTs:           %d accepted (%d sent), other uploads accepted %d"
+          % (run["creates"], run["creates_sent"], run["adds"]))
+    print("job status polls:               %d; a job's end seen at most %.1f s late, the last job's %s"
+          % (run["polls"], run["seen_late_max"], "%.1f s late" % run["last_job_seen_late"]
+             if run["last_job_seen_late"] is not None else "never"))
+    print("once every upload was in:       %d jobs already ended were read finished more than %g s later, one "
+          "%.1f s later (a worker waits for its customer's jobs in turn)"
+          % (run["held_minute"], 60 * time_scale, run["held_max"]))
+    print("jobs:                           %d, longest %.0f s, %d of 60 s or more"
+          % (run["jobs"], run["longest_job"], run["long_jobs"]))
+    print("throttled (429):                %d requests (%d writes); module throttled_seconds %s"
+          % (run["throttled"], run["throttled_writes"], m["throttled_seconds"]))
+    print("devices uploaded / twice:       %d / %d" % (run["uploaded"], run["uploaded_twice"]))
+    print("every device registered once:   %s (%d registered)"
+          % ("yes" if run["registered_once"] else "no", run["registered"]))
+    print("module result:                  %s, %d batches, %d failed, %d devices added%s"
+          % ("failed: " + m["msg"][:300] if m["failed"] else "ok", m["batches"], m["batches_failed"], m["added"],
+             "; warnings: " + " | ".join(w[:200] for w in m["warnings"]) if m["warnings"] else ""))
+    print("module process peak RSS:        %.0f MiB (%d module process)"
+          % (run["peak_rss"] / 2.0 ** 20, run["module_processes"]))
+
+
+Reference = collections.namedtuple("Reference", "beyond customers time_scale source")
+
+
+def reference_beyond(text, concurrency, source):
+    """Target 6's figure as a bench_customers_latency output prints it: the time beyond the job time of its
+    lenient run at `concurrency`, its customers and time_scale (Reference); None when the text has no such run."""
+    size = re.search(r"^customers x devices: +([0-9]+) x [0-9]+ .*time_scale (%s)$" % _NUMBER, text, re.M)
+    run = re.search(r"^--- lenient, concurrency %d ---$(?:\n(?!---).*)*?\n%s +(%s) s$"
+                    % (concurrency, re.escape(BEYOND_LABEL), _NUMBER), text, re.M)
+    if not (size and run):
+        return None
+    return Reference(float(run.group(1)), int(size.group(1)), float(size.group(2)), source)
+
+
+def recorded_beyond(doc, concurrency, source):
+    """The same figure as docs/performance.md records it, in target 6's section: the command's --customers and
+    the table's bold "time beyond the job time" in the lenient, concurrency `concurrency` column (real-world
+    seconds, time_scale 1); None when the section does not hold it."""
+    section = re.search(r"^## [0-9]+\. [^\n]*\(`bench_customers_latency`\)$(.*?)(?=^## )", doc, re.M | re.S)
+    if not section:
+        return None
+    body = section.group(1)
+    customers = re.search(r"bench_customers_latency --customers ([0-9]+)", body)
+    header = re.search(r"^\| figure \|(.*)\|$", body, re.M)
+    row = re.search(r"^\| \*\*time beyond the job time\*\* \|(.*)\|$", body, re.M)
+    if not (customers and header and row):
+        return None
+    columns = [c.strip() for c in header.group(1).split("|")]
+    values = [c.strip().strip("*") for c in row.group(1).split("|")]
+    name = "lenient, concurrency %d" % concurrency
+    if name not in columns or len(values) != len(columns):
+        return None
+    value = re.match(r"^([0-9,]+(?:\.[0-9]+)?) s$", values[columns.index(name)])
+    if not value:
+        return None
+    return Reference(float(value.group(1).replace(",", "")), int(customers.group(1)), 1.0, source)

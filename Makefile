@@ -13,8 +13,8 @@ export PATH := $(BIN):$(PATH)
 
 LINT_BIN := $(abspath .venv-lint)/bin
 
-.PHONY: all venv collection collection-tarball demo test pytest mutants kill-matrix sanity sanity-matrix units compat lint docs bench \
-	bench-summary test-emulator test-unit test-integration clean
+.PHONY: all venv collection collection-tarball demo test test-slow pytest mutants kill-matrix sanity sanity-matrix units compat \
+	lint docs bench bench-summary test-emulator test-unit test-integration clean
 
 all: test
 
@@ -39,15 +39,29 @@ demo: collection
 # Everything CI runs: ansible-test sanity on every supported ansible-core and its unit runner, ansible-lint and
 # the release checks (galaxy-importer, antsibull-docs, antsibull-changelog, ansible-builder), the docs site,
 # the playbooks on the older ansible-core versions, then every pytest suite against the emulator.
+# tests/unit runs once, under ansible-test units (the same test files, Python and ansible-core as .venv's, in a
+# venv of ansible-test's from tests/unit/requirements.txt), so make test's pytest run leaves it out.
 test: sanity-matrix units lint docs compat pytest mutants
+test: PYTEST_OMIT := --ignore=tests/unit
 
+# The largest suites read AUTOPILOT_TEST_SIZE: "reduced" (make pytest and make test; the default) runs the shared
+# large register_devices.yml run (tests/integration/large_run.py: the output, CSV and browser tests) at 2,000
+# devices and the realistic run (tests/reliability/test_realistic.py) at 50 customers; "full" at 10,000 devices
+# and 200 customers, as make test-slow does. Every assertion holds at both sizes. --durations shows what is slow.
+AUTOPILOT_TEST_SIZE ?= reduced
 pytest: collection
-	$(PY) -m pytest -q tests
+	AUTOPILOT_TEST_SIZE=$(AUTOPILOT_TEST_SIZE) $(PY) -m pytest -q --durations=30 $(PYTEST_OMIT) tests
+
+# The full-size forms of the suites make test runs reduced (about 3 minutes; not part of make test).
+SLOW_TESTS := tests/integration/test_output.py tests/integration/test_report_browser.py \
+	tests/reliability/test_realistic.py
+test-slow: collection chromium
+	AUTOPILOT_TEST_SIZE=full $(PY) -m pytest -q --durations=10 $(SLOW_TESTS)
 
 # The report's browser test (tests/integration/test_report_browser.py) needs Debian's chromium: installed when
 # missing, as root (CI runs as root); anyone else is told to install it.
 .PHONY: chromium
-pytest: chromium
+pytest test-slow: chromium
 chromium:
 	@command -v chromium >/dev/null || { \
 		if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \

@@ -234,7 +234,7 @@ class PartnerCenterClient(object):
         self.timeout = timeout
         self.correlation_id = correlation_id or str(uuid.uuid4())
         self.user_agent = user_agent
-        self.policy = RetryPolicy(max_attempts, retry_budget, backoff_base, backoff_cap)
+        self.policy = RetryPolicy(max_attempts, retry_budget, backoff_base, backoff_cap, clock=clock)
         self.sleep = sleep
         self.throttle = Throttle(clock, sleep)
         self.secrets = secrets if secrets is not None else []

@@ -228,7 +228,9 @@ def code_exchanges(emulator):
     return [e for e in emulator.token_requests() if e["body"].get("grant_type") == "authorization_code"]
 
 
-def test_completed_sign_in_returns_no_token(emulator, run_module, cache):
+def test_completed_sign_in_returns_no_token_and_its_address_is_refused_again(emulator, run_module, cache):
+    # One sign-in for both claims (each module run is an ansible-playbook process): what the completed sign-in
+    # returns, then the same address given again.
     started = start(run_module, emulator, cache)
     landed = browse(started["authorization_url"], emulator.ca_path)
     done = complete(run_module, cache, landed)
@@ -240,11 +242,7 @@ def test_completed_sign_in_returns_no_token(emulator, run_module, cache):
         assert secret not in text
     assert not os.path.exists(started["flow_path"]) and mode(cache) == 0o600
 
-
-def test_reused_address_after_success_is_refused(emulator, run_module, cache):
-    started = start(run_module, emulator, cache)
-    landed = browse(started["authorization_url"], emulator.ca_path)
-    assert complete(run_module, cache, landed)["changed"]
+    # The same address given again after that success: refused, and the cache stays as the success left it.
     written = cache.read_text()
     again = complete(run_module, cache, landed)
     assert again["failed"] and "no sign-in is in progress" in again["msg"] and "state=start again" in again["msg"]

@@ -1,4 +1,5 @@
-"""What register_devices.yml prints for 10,000 devices (40 customers) and the reports it writes: at default
+"""What register_devices.yml prints for 10,000 devices (40 customers; 2,000 in `make test`, see large_run.py)
+and the reports it writes: at default
 verbosity fewer than 100 lines that count outcomes per customer and name every failed device; at -v every
 device, every customer and what the upload waited for. The outputs are kept in .build/test-output/large-run/.
 """
@@ -34,16 +35,18 @@ def test_default_output_is_short_and_names_every_failure(runs):
     assert len(run.lines) < 100, run
     assert "1 batches and 3 devices could not be registered" in run.stdout, run
     lines = summary(run)
-    assert lines[0] == "9,750 devices of 40 customers: 3 failed, 9,747 registered; 1 batch failed", lines
-    assert lines[1] == "profiles of 500 devices: 500 assigned", lines
+    assert lines[0] == "{:,} devices of {} customers: 3 failed, {:,} registered; 1 batch failed".format(
+        Expected.devices, CUSTOMERS, Expected.registered), lines
+    assert lines[1] == "profiles of {0:,} devices: {0:,} assigned".format(Expected.profiles), lines
     assert lines[2] == "per customer:"
     # Customers with a problem first, then 10 others (register_summary_customers), then how many more.
-    assert lines[3:6] == ["  %s: 250 devices - 2 failed, 248 registered" % label(4),
+    n = PER_CUSTOMER
+    assert lines[3:6] == ["  %s: %d devices - 2 failed, %d registered" % (label(4), n, n - 2),
                           "  %s: 1 batch failed" % label(FAILED_BATCH),
-                          "  %s: 250 devices - 1 failed, 249 registered" % label(29)], lines
+                          "  %s: %d devices - 1 failed, %d registered" % (label(29), n, n - 1)], lines
     calm = sorted((c for c in range(CUSTOMERS) if c not in (4, 29, FAILED_BATCH)),
                   key=lambda c: (customer_name(c) is None, (customer_name(c) or customer_id(c)).lower()))
-    assert lines[6:16] == ["  %s: 250 devices - 250 registered" % label(c) for c in calm[:10]], lines
+    assert lines[6:16] == ["  %s: %d devices - %d registered" % (label(c), n, n) for c in calm[:10]], lines
     assert lines[16] == ("  ... and 27 more customers without a failed or pending device (every customer at -v and "
                          "in the report)"), lines
     assert lines[17] == "failed or needing attention (4):"
@@ -66,8 +69,9 @@ def test_verbose_output_lists_every_device_customer_and_wait(runs):
     assert "%s / estate-%02d: failed" % (customer_name(FAILED_BATCH), FAILED_BATCH) in run.stdout
     lines = summary(run)
     # The re-run: every device present but the three failed ones, which were sent again and failed again.
-    assert lines[0] == "9,750 devices of 40 customers: 3 failed, 9,747 already present; 1 batch failed", lines
-    assert sum(1 for line in lines if re.match(r"  .*: (250 devices|1 batch failed)", line)) == CUSTOMERS
+    assert lines[0] == "{:,} devices of {} customers: 3 failed, {:,} already present; 1 batch failed".format(
+        Expected.devices, CUSTOMERS, Expected.registered), lines
+    assert sum(1 for line in lines if re.match(r"  .*: (%d devices|1 batch failed)" % PER_CUSTOMER, line)) == CUSTOMERS
     # What the upload task waited for: the jobs of the two batches with failed devices, devices done.
     waits = run.stdout.split("TASK [Show what the upload task waited for]", 1)[1].split("TASK [", 1)[0]
     for c in (4, 29):

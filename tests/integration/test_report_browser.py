@@ -1,6 +1,7 @@
-"""The HTML report of a 10,000-device run of register_devices.yml, opened in a real browser (Debian's chromium,
-headless; `make test` installs it when missing): the counts, the failure-first order, the filters and sorting,
-read and used through the page. Screenshots and the report go to .build/test-output/report-browser/.
+"""The HTML report of the large run of register_devices.yml (tests/integration/large_run.py: 10,000 devices in
+`make test-slow`, 2,000 in `make test`), opened in a real browser (Debian's chromium, headless; `make test`
+installs it when missing): the counts, the failure-first order, the filters and sorting, read and used through
+the page. Screenshots and the report go to .build/test-output/report-browser/, named by the run's device count.
 
 Chromium is driven over the DevTools protocol on a pipe (--remote-debugging-pipe: commands on its fd 3, answers
 and events on its fd 4, each a JSON message ending in a NUL byte), so no WebSocket client is needed.
@@ -18,9 +19,12 @@ import time
 import pytest
 
 from tests.integration import large_run
-from tests.integration.large_run import CUSTOMERS, FAILED_BATCH, OUTPUT_DIR, Expected, customer_id, customer_name
+from tests.integration.large_run import (CUSTOMERS, FAILED_BATCH, FOREIGN, OUTPUT_DIR, PER_CUSTOMER, Expected,
+                                         customer_id, customer_name, device_key)
 
 SHOTS = os.path.join(OUTPUT_DIR, "report-browser")
+SIZE = CUSTOMERS * PER_CUSTOMER  # devices in the inventory, in the names of the report copy and screenshots
+REPORT = os.path.join(SHOTS, "autopilot-report-%d.html" % SIZE)
 ALL_ROWS = Expected.devices + 1  # and the failed batch's own row
 RANKS = {"batch failed": 0, "failed": 1, "profile failed": 2, "pending": 3, "would add": 4, "registered": 5,
          "already present": 6}
@@ -197,9 +201,8 @@ def report(runs):
     assert os.path.exists(first.html_path), first
     shutil.rmtree(SHOTS, ignore_errors=True)
     os.makedirs(SHOTS)
-    copy = os.path.join(SHOTS, "autopilot-report-10000.html")
-    shutil.copyfile(first.html_path, copy)
-    return copy
+    shutil.copyfile(first.html_path, REPORT)
+    return REPORT
 
 
 @pytest.fixture(scope="module")
@@ -237,9 +240,9 @@ def test_counts_per_outcome_and_customer(page):
     assert page.js("document.querySelector('[data-k=failed]').className") == "bad"
     meta = page.js("document.querySelector('.meta').textContent")
     assert large_run.service_url() in meta and "UTC" in meta
-    assert "9,750 devices of 40 customers in 40 batches" in meta
+    assert "{0:,} devices of {1} customers in {1} batches".format(Expected.devices, CUSTOMERS) in meta
     assert page.js("document.querySelectorAll('#devices tbody tr').length") == ALL_ROWS
-    assert page.shown() == "9,751 of 9,751 shown"
+    assert page.shown() == "{0:,} of {0:,} shown".format(ALL_ROWS)
 
     heads = page.js("Array.prototype.map.call(document.querySelectorAll('#customers thead th'), "
                     "function (h) { return h.textContent; })")
@@ -270,27 +273,30 @@ def test_failures_first(page):
                     "return r.cells[2].textContent + r.cells[3].textContent; }).slice(1, %d)"
                     % (1 + len(Expected.failed)))
     assert sorted(first) == sorted(key for _c, key in Expected.failed)
-    page.screenshot(os.path.join(SHOTS, "report-10000-devices.png"))
+    page.screenshot(os.path.join(SHOTS, "report-%d-devices.png" % SIZE))
 
 
 def test_filter_by_outcome_customer_and_text(page):
     page.choose("#outcome-filter", "failed")
     assert sorted(v[1] + v[2] for v in page.visible()) == sorted(key for _c, key in Expected.failed)
     assert set(v[0] for v in page.visible()) == {"failed"}
-    assert page.shown() == "3 of 9,751 shown"
+    assert page.shown() == "3 of {:,} shown".format(ALL_ROWS)
     assert page.js("location.hash") == "#outcome=failed"
-    page.screenshot(os.path.join(SHOTS, "report-10000-devices-failed.png"))
+    page.screenshot(os.path.join(SHOTS, "report-%d-devices-failed.png" % SIZE))
 
     four = customer_id(4)
     page.choose("#customer-filter", four)  # both filters at once
-    assert sorted(v[1] for v in page.visible()) == ["SN-04-0011", "SN-04-0200"]
+    assert sorted(v[1] for v in page.visible()) == sorted(device_key(c, d) for c, d in FOREIGN if c == 4)
     page.choose("#outcome-filter", "")
     visible = page.visible()
-    assert len(visible) == 250 and set(v[3] for v in visible) == {four}
-    assert page.shown() == "250 of 9,751 shown"
-    page.type("#search", "sn-04-020")  # any part of a row, any case
-    assert sorted(v[1] for v in page.visible()) == ["SN-04-%04d" % d for d in range(200, 210)]
-    assert page.shown() == "10 of 9,751 shown"
+    assert len(visible) == PER_CUSTOMER and set(v[3] for v in visible) == {four}
+    assert page.shown() == "{:,} of {:,} shown".format(PER_CUSTOMER, ALL_ROWS)
+    # Any part of a row, any case: all but the last digit of SN-04-0200 (SN-04-0040 at 2,000 devices).
+    tens = FOREIGN[1][1]
+    assert FOREIGN[1][0] == 4 and tens % 10 == 0 and tens + 10 <= PER_CUSTOMER
+    page.type("#search", device_key(4, tens)[:-1].lower())
+    assert sorted(v[1] for v in page.visible()) == [device_key(4, d) for d in range(tens, tens + 10)]
+    assert page.shown() == "10 of {:,} shown".format(ALL_ROWS)
 
     # Clicking an outcome count filters by it (and clicking it again shows all); so does a customer's line.
     page.type("#search", "")
@@ -301,7 +307,7 @@ def test_filter_by_outcome_customer_and_text(page):
     assert len(page.visible()) == ALL_ROWS
     page.click('#customers tbody tr[data-c="%s"]' % customer_id(29))
     assert page.js("document.getElementById('customer-filter').value") == customer_id(29)
-    assert len(page.visible()) == 250
+    assert len(page.visible()) == PER_CUSTOMER
 
     # A link with a filter in its address opens the report filtered.
     page.js("location.hash = '#outcome=attention'")
@@ -313,7 +319,7 @@ def test_sort_by_column(page):
     page.choose("#customer-filter", customer_id(4))
     page.click("#devices thead th:nth-child(3) button")  # serial number, ascending
     serials = [v[1] for v in page.visible()]
-    assert serials == ["SN-04-%04d" % d for d in range(250)]
+    assert serials == [device_key(4, d) for d in range(PER_CUSTOMER)]
     assert page.js("document.querySelector('#devices thead th:nth-child(3)').getAttribute('aria-sort')") == "ascending"
     page.click("#devices thead th:nth-child(3) button")  # again: descending
     assert [v[1] for v in page.visible()] == serials[::-1]
@@ -323,7 +329,7 @@ def test_sort_by_column(page):
 
 
 def test_the_report_is_one_file_that_loads_nothing(page):
-    assert page.requested() == ["file://" + os.path.join(SHOTS, "autopilot-report-10000.html")]
+    assert page.requested() == ["file://" + REPORT]
     assert page.js("document.querySelectorAll('script[src], link[href], img, iframe').length") == 0
     assert "default-src 'none'" in page.js(
         "document.querySelector('meta[http-equiv=\"Content-Security-Policy\"]').content")

@@ -150,9 +150,10 @@ FAULTS = [
 
 
 # Each fault against a new batch (create) and an existing one (add devices); faults aimed at the add-devices
-# endpoint only make sense for the latter. Lost answers run with both batch listing shapes.
+# endpoint only make sense for the latter. Lost answers run with a listing with and without its status: the
+# recorded answers list batches without status as the SDK shape does, so that matrix needs only those two.
 CASES = [(name, faults, extra, existing, shape) for name, faults, extra in FAULTS for existing in (0, 3)
-         for shape in (SHAPES if extra.get("lost") else SHAPES[:1])
+         for shape in (SHAPES[:2] if extra.get("lost") else SHAPES[:1])
          if (existing or "/devices$" not in str(faults)) and not (existing and extra.get("new_only"))]
 
 

@@ -106,7 +106,7 @@ MUTANTS = [
     ("profile by name: a device whose listing names its profile (recorded answers) is taken as not carrying it",
      ASSIGNMENTS,
      "if carries(item.profile, found.policy_id):",
-     'if same_id(item.profile["id"], found.policy_id):',
+     'if (found.policy_id or "").lower() == item.profile["id"].lower():',  # the id only, as before the fix
      ["tests/integration/test_profiles.py::test_registration_assigns_the_batch_profile_once[recorded]"],
      ("a re-run assigned the profile again",)),
     ("codes before descriptions: a result's errorCode is ignored when it has no description",

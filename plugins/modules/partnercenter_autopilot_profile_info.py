@@ -27,6 +27,11 @@ extends_documentation_fragment:
   - partnercenter.autopilot.attributes.info_module
   - partnercenter.autopilot.attributes.action_group
 options:
+  customer:
+    description:
+      - The customer by tenant id, domain or exact company name (ignoring case), instead of O(customer_id);
+        resolved from one read of the partner's customer list.
+    type: str
   customer_id:
     description:
       - The customer's tenant id (GUID); its profiles are returned in RV(profiles).
@@ -153,7 +158,6 @@ throttled_seconds:
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import validate_target
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.module import ERRORS, PartnerCenterModule
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.profiles import public, same_id
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.reads import (
@@ -164,13 +168,14 @@ def main():
     module = PartnerCenterModule(
         argument_spec=dict(
             customer_id=dict(type="str"),
+            customer=dict(type="str"),
             customers=dict(type="list", elements="str"),
             name=dict(type="str"),
             profile_id=dict(type="str"),
             concurrency=dict(type="int", default=8, fallback=(env_fallback, ["PARTNERCENTER_CONCURRENCY"])),
         ),
-        mutually_exclusive=[("name", "profile_id"), ("customer_id", "customers")],
-        required_one_of=[("customer_id", "customers")],
+        mutually_exclusive=[("name", "profile_id"), ("customer_id", "customer", "customers")],
+        required_one_of=[("customer_id", "customer", "customers")],
         supports_check_mode=True,
     )
     p = module.params
@@ -181,10 +186,10 @@ def main():
                 and (p["profile_id"] is None or same_id(x["id"], p["profile_id"]))]
 
     if p["customers"] is None:
-        customer = p["customer_id"].strip()
         with module.errors():
-            validate_target(customer, None)
-            found = profiles(module.service(connections=p["concurrency"]), customer)
+            service = module.service(connections=p["concurrency"])
+            customer, _name = module.customer(service)
+            found = profiles(service, customer)
         module.exit_json(changed=False, profiles=found)
     with module.errors():
         customers = check_customers(p["customers"])

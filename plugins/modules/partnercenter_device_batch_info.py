@@ -27,6 +27,11 @@ extends_documentation_fragment:
   - partnercenter.autopilot.attributes.info_module
   - partnercenter.autopilot.attributes.action_group
 options:
+  customer:
+    description:
+      - The customer by tenant id, domain or exact company name (ignoring case), instead of O(customer_id);
+        resolved from one read of the partner's customer list.
+    type: str
   customer_id:
     description:
       - The customer's tenant id (GUID); its batches are returned in RV(batches).
@@ -177,22 +182,24 @@ def main():
     module = PartnerCenterModule(
         argument_spec=dict(
             customer_id=dict(type="str"),
+            customer=dict(type="str"),
             customers=dict(type="list", elements="str"),
             batch_id=dict(type="str"),
             include_devices=dict(type="bool"),
             concurrency=dict(type="int", default=8, fallback=(env_fallback, ["PARTNERCENTER_CONCURRENCY"])),
         ),
-        mutually_exclusive=[("customer_id", "customers")],
-        required_one_of=[("customer_id", "customers")],
+        mutually_exclusive=[("customer_id", "customer", "customers")],
+        required_one_of=[("customer_id", "customer", "customers")],
         supports_check_mode=True,
     )
     p = module.params
     include = p["include_devices"] if p["include_devices"] is not None else p["batch_id"] is not None
     if p["customers"] is None:
-        customer = p["customer_id"].strip()
         with module.errors():
+            service = module.service(connections=p["concurrency"])
+            customer, _name = module.customer(service)
             validate_target(customer, p["batch_id"])
-            batches = module.service(connections=p["concurrency"]).describe_batches(customer, p["batch_id"], include)
+            batches = service.describe_batches(customer, p["batch_id"], include)
         module.exit_json(changed=False, batches=batches)
     with module.errors():
         customers = check_customers(p["customers"])

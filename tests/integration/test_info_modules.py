@@ -280,9 +280,9 @@ def test_profiles_of_many_customers_a_customer_that_cannot_be_read_fails_the_tas
 @pytest.mark.parametrize("module,params,needle", [
     (BATCHES, {"customers": [CUSTOMER, "not-a-guid", " "]},
      "customers[1] must be a customer's tenant id (a GUID), got 'not-a-guid'; customers[2] must be"),
-    (BATCHES, {"customers": [CUSTOMER], "customer_id": CUSTOMER}, "mutually exclusive: customer_id|customers"),
+    (BATCHES, {"customers": [CUSTOMER], "customer_id": CUSTOMER}, "mutually exclusive: customer_id|customer|customers"),
     (PROFILES, {"customers": [CUSTOMER], "concurrency": 65}, "concurrency must be between 1 and 64, got 65"),
-    (PROFILES, {}, "one of the following is required: customer_id, customers"),
+    (PROFILES, {}, "one of the following is required: customer_id, customer, customers"),
 ])
 def test_customers_problems_named_before_any_request(emulator, run_module, module, params, needle):
     r = run_module(module, params).result
@@ -296,3 +296,16 @@ def test_customers_a_token_that_cannot_be_had_fails_the_task_once_reading_nothin
     # The task's error, not twelve customers' (no worker reads after the first refusal).
     assert r["failed"] and r["msg"].startswith("Entra ID refused the refresh token") and "customers" not in r
     assert len(emulator.token_requests()) == 1 and emulator.requests(path="/v1/") == []
+
+
+def test_info_modules_name_their_customer_by_domain_or_company_name(emulator, run_module):
+    emulator.seed_batch(CUSTOMER, "by-name", [api_device(device(0))])
+    emulator.seed_policy(CUSTOMER, "Kiosk", [])
+    batches = run_module(BATCHES, {"customer": "CONTOSO.onmicrosoft.com"}).result
+    assert [b["id"] for b in batches["batches"]] == ["by-name"]
+    profiles = run_module(PROFILES, {"customer": "contoso"}).result
+    assert [p["name"] for p in profiles["profiles"]] == ["Kiosk"]
+    assert len([e for e in emulator.requests("GET") if e["path"] == "/v1/customers"]) == 2  # one per task
+    unknown = run_module(BATCHES, {"customer": "nowhere.example"}).result
+    assert unknown["failed"] and "'nowhere.example' is not a customer of this partner" in unknown["msg"]
+    assert emulator.writes() == []

@@ -58,8 +58,9 @@ MUTANTS = [
      DUPLICATE_MARKS),
     ("lost-answer wait: only the grace period is waited, as before the journal",
      GUARDS_ROOM,
-     "        grace_end = given_up_at + grace\n",
-     "        grace_end = given_up_at + grace\n        return run.clock.sleep_until(grace_end)\n",
+     "        watch = _LostUpload(run, batch_id, devices, given_up_at + grace, grace)\n",
+     "        watch = _LostUpload(run, batch_id, devices, given_up_at + grace, grace)\n"
+     "        return run.clock.sleep_until(given_up_at + grace)\n",
      [FAULTS + "::test_lost_answer_while_the_job_outlasts_the_grace_period", KILL],
      DUPLICATE_MARKS),
     ("profile lost answer: a POST or PUT /policies whose answer was lost is sent again at once, unread",

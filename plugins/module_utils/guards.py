@@ -80,33 +80,44 @@ class Guards(object):
         """
         run = self.run
         grace = max(0.0, min(run.p["timeout"], LOST_ANSWER_GRACE))
-        grace_end = given_up_at + grace
+        watch = _LostUpload(run, batch_id, devices, given_up_at + grace, grace)
         deadline = sent_at + run.p["wait_timeout"]
-        seen = {}  # the device count last read, and when it last moved (None: not since the first read)
-
-        def read():
-            now = run.clock.now()
-            batch = next((b for i, b in run.service.batches(run.customer).items() if same_batch(i, batch_id)), None)
-            count = batch["devices_count"] if batch is not None else None
-            landed = False
-            if not seen or count != seen["count"]:
-                seen["moved_at"] = now if seen else None
-                landed = batch is not None and bool(devices) and not plan(devices, [
-                    Device.from_api(item, batch_id) for item in run.service.list_devices(run.customer, batch_id)
-                ]).to_add
-            seen["count"] = count
-            return now, batch, landed
-
-        def settled(state):
-            now, batch, landed = state
-            if landed or now < grace_end:
-                return landed
-            if batch is None or batch["status"] not in (None,) + BUSY_STATUSES:
-                return True
-            return seen["moved_at"] is not None and now - seen["moved_at"] >= grace
-
-        if not settled(wait_until(read, settled, run.clock, deadline, backoff(run.p["poll_interval"]))):
+        if not watch.settled(wait_until(watch.read, watch.settled, run.clock, deadline,
+                                        backoff(run.p["poll_interval"]))):
             run.warnings.append(
                 "an upload to batch %s sent at %s UTC has not visibly landed after wait_timeout; its missing "
                 "devices are sent again (any it registered after all are reported as already present)"
                 % (batch_id, time.strftime("%H:%M:%S", time.gmtime(sent_at))))
+
+
+class _LostUpload(object):
+    """What await_unknown reads of one batch on each poll: whether the upload's devices are all listed, and when
+    the batch's device count last moved (None: not since the first read)."""
+
+    def __init__(self, run, batch_id, devices, grace_end, grace):
+        self.run, self.batch_id, self.devices = run, batch_id, devices
+        self.grace_end, self.grace = grace_end, grace
+        self.count = self.moved_at = None
+        self.reads = 0
+
+    def read(self):
+        run = self.run
+        now = run.clock.now()
+        batch = next((b for i, b in run.service.batches(run.customer).items() if same_batch(i, self.batch_id)), None)
+        count = batch["devices_count"] if batch is not None else None
+        landed = False
+        if not self.reads or count != self.count:
+            self.moved_at = now if self.reads else None
+            landed = batch is not None and bool(self.devices) and not plan(self.devices, [
+                Device.from_api(item, self.batch_id) for item in run.service.list_devices(run.customer, self.batch_id)
+            ]).to_add
+        self.count, self.reads = count, self.reads + 1
+        return now, batch, landed
+
+    def settled(self, state):
+        now, batch, landed = state
+        if landed or now < self.grace_end:
+            return landed
+        if batch is None or batch["status"] not in (None,) + BUSY_STATUSES:
+            return True
+        return self.moved_at is not None and now - self.moved_at >= self.grace

@@ -7,14 +7,12 @@ from ansible_collections.partnercenter.autopilot.plugins.module_utils.client imp
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.devices import FIELDS
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.tasks import batch_requests
 from ansible_collections.partnercenter.autopilot.plugins.module_utils.engine import RunOptions, run_batches
-from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import (
-    JobTimeoutError, PartnerCenterService)
+from ansible_collections.partnercenter.autopilot.plugins.module_utils.service import PartnerCenterService
 
 URL = "https://api.partnercenter.microsoft.com"
 CUSTOMER = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
 CUSTOMER_B = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 CUSTOMER_C = "9b2e6a41-1c3d-4e5f-8a7b-0c1d2e3f4a5b"
-FINAL = ("finished", "finished_with_errors")
 
 
 def hw_hash(serial):
@@ -235,37 +233,18 @@ class FakeService(object):
         return {"batchTrackingId": tracking_id, "status": self._job_state(job), "devicesStatus": devices,
                 "attributes": {"objectType": "BatchUploadDetails"}}
 
-    def wait_for_job(self, customer_id, tracking_id, timeout, poll_interval=2.0, poll_cap=30.0, progress=None):
-        """Polls every poll_interval (the real backoff is tested on PartnerCenterService itself)."""
-        del poll_cap  # the fake polls at a fixed interval
-        self.calls.append(("wait_for_job", customer_id, tracking_id))
-        deadline = self.clock.now() + timeout
-        while True:
-            body = self.job_status(customer_id, tracking_id)
-            if progress:
-                progress(body)
-            if body["status"] in FINAL:
-                return body
-            if self.clock.now() >= deadline:
-                raise JobTimeoutError("job %s is still %s after %ss" % (tracking_id, body["status"], timeout),
-                                      tracking_id=tracking_id, last_status=body)
-            self.clock.sleep(min(poll_interval, deadline - self.clock.now()))
-
-    # Read as the real service reads them, over the fake's listings.
+    # Read and waited for as the real service does, over the fake's listings and jobs on the fake clock.
     batches = PartnerCenterService.batches
     registered = PartnerCenterService.registered
 
+    def wait_for_job(self, customer_id, tracking_id, timeout, poll_interval=2.0, poll_cap=30.0, progress=None):
+        self.calls.append(("wait_for_job", customer_id, tracking_id))
+        return PartnerCenterService.wait_for_job(self, customer_id, tracking_id, timeout, poll_interval, poll_cap,
+                                                 progress)
+
     def settled_batches(self, customer_id, batch_ids, deadline, poll_interval):
         self.calls.append(("settled_batches", customer_id, batch_ids))
-        while True:
-            batches = self.batches(customer_id)
-            busy = [i for i, b in batches.items() if (batch_ids is None or i in batch_ids)
-                    and b["status"] in ("queued", "processing")]
-            if not busy:
-                return batches
-            if self.clock.now() >= deadline:
-                raise JobTimeoutError("batches %s are still processing" % ", ".join(busy))
-            self.clock.sleep(min(poll_interval, max(0.0, deadline - self.clock.now())))
+        return PartnerCenterService.settled_batches(self, customer_id, batch_ids, deadline, poll_interval)
 
 
 class FakeTransport(object):

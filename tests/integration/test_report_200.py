@@ -1,5 +1,5 @@
-"""The HTML report of 200 customer tenants, as an MSP runs them, opened in headless chromium (driven as in
-tests/integration/test_report_browser.py, whose Browser this reuses): customers with a failure first, every table
+"""The HTML report of 200 customer tenants, as an MSP runs them, opened in headless chromium
+(tests/integration/browser.py, as in test_report_browser.py): customers with a failure first, every table
 sorted by clicking its heading (both ways, then back), the customer filter found by typing part of a name, and a
 failed and a refused batch listing the devices they kept from being sent, with the reason.
 
@@ -18,7 +18,6 @@ import pytest
 from ansible_collections.partnercenter.autopilot.plugins.filter.device_report import device_report
 from ansible_collections.partnercenter.autopilot.plugins.filter.device_report_html import device_report_html
 from tests.integration.large_run import OUTPUT_DIR
-from tests.integration.test_report_browser import Browser
 
 SHOTS = os.path.join(OUTPUT_DIR, "report-browser-200")
 REPORT = os.path.join(SHOTS, "autopilot-report-200-customers.html")
@@ -105,26 +104,6 @@ def report():
     with open(REPORT, "w", encoding="utf-8") as handle:
         handle.write(page)
     return REPORT
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = shutil.which("chromium")
-    if not executable:
-        pytest.fail("Debian's chromium is missing: `make test` (make chromium) installs it as root, "
-                    "or run apt-get install chromium")
-    opened = Browser(executable)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def page(browser, report):
-    browser.events[:] = []
-    browser.open("file://" + report)
-    yield browser
-    assert browser.errors() == []
-    assert browser.requested() == ["file://" + report]  # loads nothing
 
 
 def column(page, table, index):

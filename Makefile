@@ -48,9 +48,14 @@ test: PYTEST_OMIT := --ignore=tests/unit
 # large register_devices.yml run (tests/integration/large_run.py: the output, CSV and browser tests) at 2,000
 # devices and the realistic run (tests/reliability/test_realistic.py) at 50 customers; "full" at 10,000 devices
 # and 200 customers, as make test-slow does. Every assertion holds at both sizes. --durations shows what is slow.
+# The suites run in PYTEST_WORKERS processes (pytest-xdist), a test file per process at a time: most of their
+# time is spent waiting on ansible-playbook and the emulator's jobs, so three share two cores well. Every test
+# has an emulator of its own; the shared large run is made once (tests/integration/large_run.py).
 AUTOPILOT_TEST_SIZE ?= reduced
+PYTEST_WORKERS ?= 3
 pytest: collection
-	AUTOPILOT_TEST_SIZE=$(AUTOPILOT_TEST_SIZE) $(PY) -m pytest -q --durations=30 $(PYTEST_OMIT) tests
+	AUTOPILOT_TEST_SIZE=$(AUTOPILOT_TEST_SIZE) $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=30 \
+		$(PYTEST_OMIT) tests
 
 # The full-size forms of the suites make test runs reduced (about 3 minutes; not part of make test).
 SLOW_TESTS := tests/integration/test_output.py tests/integration/test_report_browser.py \
@@ -89,7 +94,7 @@ units: venv
 OLDER_CORES := 2.17 2.18
 .venv-core%/.installed: requirements.txt requirements-test.txt
 	$(PYTHON) -m venv .venv-core$*
-	.venv-core$*/bin/pip install --quiet "ansible-core==$*.*" -r requirements.txt cryptography pytest
+	.venv-core$*/bin/pip install --quiet "ansible-core==$*.*" -r requirements.txt cryptography pytest pytest-xdist
 	touch $@
 
 sanity-matrix: sanity $(foreach v,$(OLDER_CORES),.venv-core$(v)/.installed)
@@ -99,7 +104,8 @@ sanity-matrix: sanity $(foreach v,$(OLDER_CORES),.venv-core$(v)/.installed)
 # everything on the newest): templating differs between versions, so sanity alone would not catch it.
 COMPAT_TESTS := tests/integration/test_register_playbook.py tests/integration/test_examples.py tests/integration/test_playbook_errors.py tests/integration/test_export_inventory.py
 compat: collection $(foreach v,$(OLDER_CORES),.venv-core$(v)/.installed)
-	set -e; for v in $(OLDER_CORES); do .venv-core$$v/bin/python -m pytest -q $(COMPAT_TESTS); done
+	set -e; for v in $(OLDER_CORES); do \
+		.venv-core$$v/bin/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile $(COMPAT_TESTS); done
 
 .venv-lint/.installed: requirements-lint.txt
 	$(PYTHON) -m venv .venv-lint

@@ -1,15 +1,19 @@
 """One large run of playbooks/register_devices.yml against the emulator, shared by the output and the browser
-tests (made once per pytest process): 40 customers of 250 devices (10,000) in `make test-slow`, of 50 (2,000) in
+tests (made once per pytest session: under pytest-xdist the first worker to ask runs it, holding a lock file,
+and the others read what it recorded): 40 customers of 250 devices (10,000) in `make test-slow`, of 50 (2,000) in
 `make test`; most named in the inventory, two with an Autopilot profile, three devices registered to another
 tenant and one customer without a reseller relationship (its batch fails as a whole). The first run is at
 default verbosity; a second run of the same inventory at -v follows (every device already present but the
 failed ones, which are sent and fail again).
 """
 import csv
+import fcntl
+import json
 import os
 import shutil
 import tempfile
 import time
+import uuid
 
 from tests.emulator import Emulator
 from tests.playbooks import ROOT, run_playbook
@@ -88,12 +92,21 @@ class Expected:
 
 
 class Run:
-    def __init__(self, name, proc, seconds, report_dir):
-        self.name, self.rc, self.stdout, self.seconds = name, proc.returncode, proc.stdout, seconds
+    def __init__(self, name, rc, stdout, seconds, report_dir):
+        self.name, self.rc, self.stdout, self.seconds = name, rc, stdout, seconds
         self.report_dir = report_dir
         self.lines = self.stdout.splitlines()
-        with open(os.path.join(OUTPUT_DIR, "large-run", "%s.out" % name), "w") as handle:
+
+    def record(self):
+        """Its output in <name>.out (kept for a reader) and the rest as a dict for the session's record."""
+        with open(os.path.join(OUTPUT_DIR, "large-run", "%s.out" % self.name), "w") as handle:
             handle.write(self.stdout)
+        return {"name": self.name, "rc": self.rc, "seconds": self.seconds, "report_dir": self.report_dir}
+
+    @classmethod
+    def recorded(cls, entry):
+        with open(os.path.join(OUTPUT_DIR, "large-run", "%s.out" % entry["name"])) as handle:
+            return cls(entry["name"], entry["rc"], handle.read(), entry["seconds"], entry["report_dir"])
 
     @property
     def html_path(self):
@@ -109,47 +122,68 @@ class Run:
 
 
 _RUNS = {}
+# The pytest session: xdist gives its workers one id; a plain pytest process is a session of its own.
+SESSION = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
+RECORD = os.path.join(OUTPUT_DIR, "large-run.json")
 
 
 def large_runs(tls_dir):
-    """(default-verbosity run, -v re-run) of the large inventory; made once per process."""
+    """(default-verbosity run, -v re-run) of the large inventory; made once per pytest session."""
     if "runs" not in _RUNS:
-        base = os.path.join(OUTPUT_DIR, "large-run")
-        shutil.rmtree(base, ignore_errors=True)
-        os.makedirs(base)
-        work = tempfile.mkdtemp(prefix="pc-large-run-")
-        try:
-            inventory_path = os.path.join(work, "hosts.yml")
-            with open(inventory_path, "w") as handle:
-                handle.write(inventory())
-            emu = Emulator(workdir=tls_dir, reuse_tls=True)
-            emu.start()
+        os.makedirs(OUTPUT_DIR, exist_ok=True)
+        with open(os.path.join(OUTPUT_DIR, "large-run.lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # held while another worker runs it
             try:
-                emu.foreign_keys.update(("pk" if c % 2 else "serial", key.upper()) for c, key in Expected.failed)
-                emu.unrelated_customers.add(customer_id(FAILED_BATCH))
-                env = dict(os.environ)
-                env.update({
-                    "PARTNERCENTER_BASE_URL": emu.url, "PARTNERCENTER_AUTHORITY": emu.authority,
-                    "PARTNERCENTER_CA_PATH": emu.ca_path, "PARTNERCENTER_TENANT_ID": emu.tenant_id,
-                    "PARTNERCENTER_CLIENT_ID": emu.client_id, "PARTNERCENTER_CLIENT_SECRET": emu.client_secret,
-                    "PARTNERCENTER_REFRESH_TOKEN": emu._initial_refresh_token,
-                    "PARTNERCENTER_JOURNAL_PATH": os.path.join(work, "upload-journal.json"),
-                })
-                runs = []
-                for name, extra in (("default", []), ("verbose", ["-v"])):
-                    report_dir = os.path.join(base, name)
-                    started = time.time()
-                    proc = run_playbook(PLAYBOOK, env, inventory=inventory_path,
-                                        args=["-e", "report_dir=%s" % report_dir, "-e", "register_poll_interval=0.2"]
-                                        + extra)
-                    runs.append(Run(name, proc, time.time() - started, report_dir))
-                _RUNS["service"] = emu.url
-            finally:
-                emu.stop()
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        _RUNS["runs"] = tuple(runs)
+                with open(RECORD) as handle:
+                    record = json.load(handle)
+            except (OSError, ValueError):
+                record = {}
+            if record.get("session") != SESSION or record.get("size") != SIZE:
+                runs, service = _run(tls_dir)
+                record = {"session": SESSION, "size": SIZE, "service": service, "runs": [r.record() for r in runs]}
+                with open(RECORD + ".tmp", "w") as handle:
+                    json.dump(record, handle)
+                os.replace(RECORD + ".tmp", RECORD)
+        _RUNS["service"] = record["service"]
+        _RUNS["runs"] = tuple(Run.recorded(entry) for entry in record["runs"])
     return _RUNS["runs"]
+
+
+def _run(tls_dir):
+    base = os.path.join(OUTPUT_DIR, "large-run")
+    shutil.rmtree(base, ignore_errors=True)
+    os.makedirs(base)
+    work = tempfile.mkdtemp(prefix="pc-large-run-")
+    try:
+        inventory_path = os.path.join(work, "hosts.yml")
+        with open(inventory_path, "w") as handle:
+            handle.write(inventory())
+        emu = Emulator(workdir=tls_dir, reuse_tls=True)
+        emu.start()
+        try:
+            emu.foreign_keys.update(("pk" if c % 2 else "serial", key.upper()) for c, key in Expected.failed)
+            emu.unrelated_customers.add(customer_id(FAILED_BATCH))
+            env = dict(os.environ)
+            env.update({
+                "PARTNERCENTER_BASE_URL": emu.url, "PARTNERCENTER_AUTHORITY": emu.authority,
+                "PARTNERCENTER_CA_PATH": emu.ca_path, "PARTNERCENTER_TENANT_ID": emu.tenant_id,
+                "PARTNERCENTER_CLIENT_ID": emu.client_id, "PARTNERCENTER_CLIENT_SECRET": emu.client_secret,
+                "PARTNERCENTER_REFRESH_TOKEN": emu._initial_refresh_token,
+                "PARTNERCENTER_JOURNAL_PATH": os.path.join(work, "upload-journal.json"),
+            })
+            runs = []
+            for name, extra in (("default", []), ("verbose", ["-v"])):
+                report_dir = os.path.join(base, name)
+                started = time.time()
+                proc = run_playbook(PLAYBOOK, env, inventory=inventory_path,
+                                    args=["-e", "report_dir=%s" % report_dir, "-e", "register_poll_interval=0.2"]
+                                    + extra)
+                runs.append(Run(name, proc.returncode, proc.stdout, time.time() - started, report_dir))
+            return runs, emu.url
+        finally:
+            emu.stop()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def service_url():

@@ -386,6 +386,8 @@ devices:
   description:
     - Exactly one entry per declared device, in input order, then one per registered device removed (or to be
       removed in check mode) that was not declared.
+    - With O(state=absent), only the devices to remove have an entry (C(removed), or C(would_remove) in check
+      mode); a declared device that is not registered has nothing to report.
     - Each has one C(outcome) from a closed set, which the report filters read as it is.
   returned: unless O(batches) is given
   type: list

@@ -103,11 +103,13 @@ def test_absent_removes_listed_devices(emulator, run_module):
     emulator.seed_batch(CUSTOMER, "b", [api_device(device(i, with_hash=False)) for i in range(3)])
     r = run_module(MODULE, args([device(1, with_hash=False)], batch_id="b", state="absent")).result
     assert r["changed"] and [d["serial_number"] for d in r["removed"]] == ["SN-00001"]
+    assert [(d["serial_number"], d["outcome"]) for d in r["devices"]] == [("SN-00001", "removed")]
     deletes = [e for e in emulator.writes() if e["method"] == "DELETE"]
     assert len(deletes) == 1
     assert sorted(d["serialNumber"] for d in emulator.batch_devices(CUSTOMER, "b")) == ["SN-00000", "SN-00002"]
     again = run_module(MODULE, args([device(1, with_hash=False)], batch_id="b", state="absent")).result
     assert again["changed"] is False and len(emulator.writes()) == 1
+    assert again["devices"] == []  # declared, not registered: nothing to report (RETURN says so)
 
 
 def test_absent_without_devices_needs_force(emulator, run_module):
